@@ -1,0 +1,22 @@
+/**
+ * `coord`: distributed-coordination recipes on ZooKeeper, etcd v3, Redis or memory, chosen
+ * by URL. Start with {@link connect}.
+ */
+export { connect, type ConnectOptions } from './connect.js';
+export { Coordinator, type CoordinatorEvents } from './coordinator.js';
+export type { Lock, Lease } from '@coord/recipes';
+export {
+  CoordError,
+  ErrorCode,
+  isCoordError,
+  jsonCodec,
+  rawCodec,
+  parseUrl,
+  type Codec,
+  type Session,
+  type SessionState,
+  type SessionStateChange,
+  type WaitOptions,
+  type Driver,
+  type ConnectionConfig,
+} from '@coord/core';

@@ -1,0 +1,166 @@
+/**
+ * Distributed lock: FIFO mutual exclusion, not re-entrant.
+ *
+ * Protocol: each attempt creates an ephemeral sequential node `<path>/lock-<attempt>-<seq>`
+ * (one request on etcd and Redis, two on ZooKeeper, which also returns the siblings). The
+ * node with the lowest sequence holds the lock. A waiter watches only its immediate
+ * predecessor and, when that node goes, re-reads the directory and decides again — so one
+ * release wakes one waiter. An uncontended acquire is one create; a release is one delete.
+ *
+ * Session loss: the nodes are ephemeral, so a dead holder's node goes with its session and
+ * the next waiter proceeds. The holder's `signal` aborts when its session may be over, which
+ * the session reports before the server could expire it (see `Lease`). A waiter whose session
+ * ends rejects with `SESSION_EXPIRED`; a waiter that times out or is aborted deletes its own
+ * node before it rejects, so an abandoned wait leaves nothing behind.
+ */
+import {
+  CoordError,
+  EMPTY,
+  callSignal,
+  checkTimeout,
+  throwIfAborted,
+  isCoordError,
+  validatePath,
+  type Driver,
+  type NodeRef,
+  type Session,
+  type WaitOptions,
+} from '@coord/core';
+import { attemptId } from './internal/attempt.js';
+import { everyEarlierNode, nearestBlocker, waitForTurn, type BlockerTest } from './internal/wait-turn.js';
+import { NodeLease, type Lease } from './lease.js';
+
+/** A lock: what `coord.lock(path)` returns. Creating one does no I/O. */
+export interface Lock {
+  /** The lock's path. */
+  readonly path: string;
+  /**
+   * Waits for the lock, in FIFO order.
+   * @example
+   * ```ts
+   * await using held = await coord.lock('/stack/42').acquire({ timeout: 5_000 });
+   * await updateStack({ fencingToken: held.token, signal: held.signal });
+   * ```
+   * @throws CoordError `TIMEOUT`, `ABORTED`, `SESSION_EXPIRED`, `CLOSED`.
+   */
+  acquire(options?: WaitOptions): Promise<Lease>;
+  /**
+   * Takes the lock if nobody holds or waits for it; otherwise returns `undefined` at once.
+   * @throws CoordError `SESSION_EXPIRED`, `CLOSED`.
+   */
+  tryAcquire(): Promise<Lease | undefined>;
+  /**
+   * Runs `fn` while holding the lock and releases it afterwards, even if `fn` throws.
+   * @example `await lock.withLock(async (held) => update(held.token), { timeout: 5_000 })`
+   * @throws whatever `acquire` or `fn` throws.
+   */
+  withLock<T>(fn: (held: Lease) => T | Promise<T>, options?: WaitOptions): Promise<T>;
+}
+
+/** How a queue-based lock names its nodes and decides who blocks whom. */
+export interface QueueLockKind {
+  /** The node name prefix (before the attempt id), e.g. `lock`. */
+  readonly prefix: string;
+  /** Which earlier siblings block a node of this kind. */
+  readonly blocks: BlockerTest;
+  /** For messages: `lock`, `read lock`... */
+  readonly label: string;
+}
+
+const MUTEX: QueueLockKind = { prefix: 'lock', blocks: everyEarlierNode, label: 'lock' };
+
+/** A lock over a queue of ephemeral sequential nodes; the mutex, and the base of rwlock. */
+export class QueueLock implements Lock {
+  readonly path: string;
+  readonly #driver: Driver;
+  readonly #kind: QueueLockKind;
+  readonly #what: string;
+
+  /**
+   * @param driver the driver to use
+   * @param path the lock's directory (the lock owns its subtree)
+   * @param kind node naming and blocking rule (default: a plain mutex)
+   */
+  constructor(driver: Driver, path: string, kind: QueueLockKind = MUTEX) {
+    this.path = validatePath(path, `${kind.label} path`);
+    this.#driver = driver;
+    this.#kind = kind;
+    this.#what = `${kind.label} ${path}`;
+  }
+
+  async acquire(options: WaitOptions = {}): Promise<Lease> {
+    const startedAt = performance.now();
+    const timeout = checkTimeout(options.timeout, this.#what);
+    throwIfAborted(options.signal, this.#what);
+    const session = this.#liveSession();
+    const { node, siblings } = await this.#enqueue(session);
+    // Free at once: grant even if the timeout elapsed during the create (the lock is ours).
+    // The wait's timers and signals are only built when there is something to wait for.
+    if (nearestBlocker(node, siblings, this.#kind.blocks, this.#what) === undefined && !session.signal.aborted) {
+      return new NodeLease(this.#driver, node, session, this.#what);
+    }
+    const remaining = timeout === undefined ? undefined : Math.max(0, timeout - (performance.now() - startedAt));
+    using call = callSignal(remaining === undefined ? options : { ...options, timeout: remaining }, this.#what, session.signal);
+    try {
+      await waitForTurn({ driver: this.#driver, dir: this.path, what: this.#what }, node, siblings, this.#kind.blocks, call.signal);
+      if (session.signal.aborted) throw toError(session.signal.reason);
+      return new NodeLease(this.#driver, node, session, this.#what);
+    } catch (error) {
+      await this.#abandon(node, session);
+      throw toError(error);
+    }
+  }
+
+  async tryAcquire(): Promise<Lease | undefined> {
+    const session = this.#liveSession();
+    const { node, siblings } = await this.#enqueue(session);
+    if (nearestBlocker(node, siblings, this.#kind.blocks, this.#what) === undefined && !session.signal.aborted) {
+      return new NodeLease(this.#driver, node, session, this.#what);
+    }
+    await this.#abandon(node, session);
+    if (session.signal.aborted) throw toError(session.signal.reason);
+    return undefined;
+  }
+
+  async withLock<T>(fn: (held: Lease) => T | Promise<T>, options: WaitOptions = {}): Promise<T> {
+    const held = await this.acquire(options);
+    try {
+      return await fn(held);
+    } finally {
+      await held.release();
+    }
+  }
+
+  /** Creates our queue node and checks it belongs to the session we bind the lease to. */
+  async #enqueue(session: Session): Promise<{ node: NodeRef; siblings: readonly NodeRef[] }> {
+    const prefix = `${this.#kind.prefix}-${attemptId()}-`;
+    const created = await this.#driver.createSequential(this.path, prefix, EMPTY, { ephemeral: true });
+    if (created.node.owner !== session.id) {
+      // The session changed under us: the node belongs to a session we did not bind to.
+      await this.#driver.delete(created.node.path).catch(() => false);
+      throw new CoordError('SESSION_EXPIRED', `${this.#what}: session ${session.id} ended during the request`);
+    }
+    return created;
+  }
+
+  /** Removes our node after a failed or abandoned wait; it went already if the session did. */
+  async #abandon(node: NodeRef, session: Session): Promise<void> {
+    if (session.signal.aborted) return;
+    try {
+      await this.#driver.delete(node.path);
+    } catch (error) {
+      if (!session.signal.aborted) throw error;
+    }
+  }
+
+  #liveSession(): Session {
+    const session = this.#driver.session;
+    if (session.signal.aborted) throw toError(session.signal.reason);
+    return session;
+  }
+}
+
+function toError(reason: unknown): CoordError {
+  if (isCoordError(reason)) return reason;
+  return new CoordError('INTERNAL', String(reason), { cause: reason });
+}
