@@ -1,0 +1,35 @@
+/**
+ * What a backend provides to run the conformance suite: how to reach it, and the fault
+ * hooks it supports. A case that needs a hook the fixture lacks is skipped visibly, by name.
+ */
+import type { Driver } from '@coord/core';
+
+/** Fault injection on one coordinator's driver (the unwrapped driver is passed). */
+export interface FaultHooks {
+  /** The server expires the session now (ZooKeeper: close a second handle on it; etcd: revoke the lease). */
+  expireSession?(driver: Driver): Promise<void>;
+  /**
+   * Renewals stop reaching the server while the client keeps running (a partition of the
+   * heartbeat, or a paused process): the session expires one TTL after its last renewal.
+   */
+  stopRenewing?(driver: Driver): Promise<void>;
+}
+
+/** One backend under test. */
+export interface DriverFixture {
+  /** Backend name, shown in test titles. */
+  readonly name: string;
+  /** Starts the backend (if the fixture owns it). */
+  setup?(): Promise<void>;
+  /** Stops what `setup` started. */
+  teardown?(): Promise<void>;
+  /** The URL to connect to (read after `setup`). */
+  url(): string;
+  /** Supported fault hooks. */
+  readonly faults: FaultHooks;
+  /**
+   * Backend-side leaks after every coordinator of a test was closed: open sessions,
+   * armed watches, ephemeral nodes. Returns descriptions; empty means clean.
+   */
+  leaks?(): Promise<string[]>;
+}

@@ -1,0 +1,135 @@
+/**
+ * Per-test plumbing: a unique path prefix, coordinators that are counted and always closed,
+ * and leak checks (backend sessions/watches/ephemeral nodes, and timers) after every test.
+ */
+import { afterEach, beforeAll, beforeEach } from '@jest/globals';
+import { connect, type Coordinator } from 'coord';
+import type { Driver } from '@coord/core';
+import { CountingDriver } from './counting-driver.js';
+import type { DriverFixture } from './fixture.js';
+
+/** Options of {@link TestContext.open}. */
+export interface OpenOptions {
+  /** Session timeout, ms (default 5000). */
+  readonly sessionTimeout?: number;
+}
+
+let testCounter = 0;
+const RUN_ID = Math.random().toString(36).slice(2, 8);
+
+/** What one test works with. */
+export class TestContext {
+  /** A path prefix no other test (or run) uses. */
+  readonly prefix: string;
+  readonly #fixture: DriverFixture;
+  readonly #open = new Set<Coordinator>();
+
+  constructor(fixture: DriverFixture) {
+    testCounter += 1;
+    this.prefix = `/conformance-${RUN_ID}/t${testCounter}`;
+    this.#fixture = fixture;
+  }
+
+  /** A path under this test's prefix. */
+  path(name: string): string {
+    return `${this.prefix}/${name}`;
+  }
+
+  /** Connects a coordinator (its own session), counted and closed after the test. */
+  async open(options: OpenOptions = {}): Promise<Coordinator> {
+    const coord = await connect(this.#fixture.url(), {
+      sessionTimeout: options.sessionTimeout ?? 5_000,
+      wrapDriver: (driver) => new CountingDriver(driver),
+    });
+    this.#open.add(coord);
+    return coord;
+  }
+
+  /** Connects `n` coordinators. */
+  openMany(n: number, options: OpenOptions = {}): Promise<Coordinator[]> {
+    return Promise.all(Array.from({ length: n }, () => this.open(options)));
+  }
+
+  /** The counting wrapper of a coordinator's driver. */
+  counting(coord: Coordinator): CountingDriver {
+    return coord.driver as CountingDriver;
+  }
+
+  /** The backend driver under the counting wrapper (what fault hooks act on). */
+  raw(coord: Coordinator): Driver {
+    return this.counting(coord).inner;
+  }
+
+  /** Wake-ups (watch firings) summed over the given coordinators. */
+  wakeUps(coords: Iterable<Coordinator>): number {
+    let total = 0;
+    for (const coord of coords) total += this.counting(coord).counters.watchFirings;
+    return total;
+  }
+
+  /** Closes every coordinator this test opened. */
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.#open].map((coord) => coord.close()));
+    this.#open.clear();
+  }
+}
+
+let fewestTimers = Number.POSITIVE_INFINITY;
+
+/**
+ * Counts live timers of the process. Jest's own are included and come and go (one more
+ * during a file's first test), so a test's baseline is the fewest ever seen at rest.
+ */
+function liveTimers(): number {
+  const count = process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
+  return count;
+}
+
+function timerBaseline(): number {
+  fewestTimers = Math.min(fewestTimers, liveTimers());
+  return fewestTimers;
+}
+
+/** Polls `check` until it returns an empty list or `ms` pass; returns the last result. */
+async function settle(check: () => Promise<string[]> | string[], ms: number): Promise<string[]> {
+  const until = performance.now() + ms;
+  for (;;) {
+    const problems = await check();
+    if (problems.length === 0 || performance.now() > until) return problems;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/**
+ * Registers beforeEach/afterEach hooks and returns an accessor for the current test's
+ * context. After each test every coordinator is closed and leaks fail the test.
+ */
+export function useContext(fixture: DriverFixture): () => TestContext {
+  let current: TestContext | undefined;
+  let timersBefore = 0;
+  beforeAll(async () => {
+    // Let Jest's start-up timers finish, so the first test's baseline is a resting one.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    timerBaseline();
+  });
+  beforeEach(() => {
+    timersBefore = timerBaseline();
+    current = new TestContext(fixture);
+  });
+  afterEach(async () => {
+    const context = current;
+    current = undefined;
+    await context?.closeAll();
+    const backend = await settle(() => fixture.leaks?.() ?? [], 2_000);
+    const timers = await settle(() => {
+      const extra = liveTimers() - Math.min(timersBefore, timerBaseline());
+      return extra > 0 ? [`${extra} timer(s) still active`] : [];
+    }, 2_000);
+    const leaks = [...backend, ...timers];
+    if (leaks.length > 0) throw new Error(`leak after test: ${leaks.join('; ')}`);
+  });
+  return () => {
+    if (current === undefined) throw new Error('no test context outside a test');
+    return current;
+  };
+}
