@@ -3,7 +3,7 @@
  * requests per cycle.
  */
 import { connect, type Lock } from 'coord';
-import { CountingDriver, diffCounts, newCounts, REQUEST_METHODS, totalRequests, type RequestMethod } from './counting-driver.js';
+import { CountingDriver, diffCounts, newCounts, REQUEST_METHODS, totalRequests, type RequestMethod } from '@coord/testing';
 import { memoryStats } from './store-stats.js';
 
 /** Cycles between two yields to the event loop. */

@@ -5,7 +5,7 @@
  * immediate predecessor, so each release should wake exactly one waiter (no herd).
  */
 import { connect, type Coordinator, type Lease } from 'coord';
-import { CountingDriver, diffCounts, newCounts, totalRequests, type Counts } from './counting-driver.js';
+import { CountingDriver, diffCounts, newCounts, totalRequests, type Counts } from '@coord/testing';
 import { memoryStats } from './store-stats.js';
 
 /** Options of {@link measureHandoff}. */

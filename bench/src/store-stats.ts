@@ -4,7 +4,7 @@
  */
 import type { Driver } from '@coord/core';
 import type { MemoryDriver, StoreStats } from '@coord/memory';
-import { CountingDriver } from './counting-driver.js';
+import { CountingDriver } from '@coord/testing';
 
 /**
  * The store counters behind `driver` if it is (or wraps) a memory driver, else `undefined`.

@@ -5,7 +5,7 @@
 import { afterEach, beforeAll, beforeEach } from '@jest/globals';
 import { connect, type Coordinator } from 'coord';
 import type { Driver } from '@coord/core';
-import { CountingDriver } from './counting-driver.js';
+import { CountingDriver } from '@coord/testing';
 import type { DriverFixture } from './fixture.js';
 
 /** Options of {@link TestContext.open}. */
@@ -63,7 +63,7 @@ export class TestContext {
   /** Wake-ups (watch firings) summed over the given coordinators. */
   wakeUps(coords: Iterable<Coordinator>): number {
     let total = 0;
-    for (const coord of coords) total += this.counting(coord).counters.watchFirings;
+    for (const coord of coords) total += this.counting(coord).counts.wakeups;
     return total;
   }
 

@@ -13,7 +13,6 @@ import { lockCases } from './cases/lock.js';
 import type { DriverFixture } from './fixture.js';
 import { useContext } from './harness.js';
 
-export { CountingDriver, type DriverCounters } from './counting-driver.js';
 export type { DriverFixture, FaultHooks } from './fixture.js';
 export { TestContext, useContext, type OpenOptions } from './harness.js';
 
