@@ -90,7 +90,7 @@ export class QueueLock implements Lock {
 
   async acquire(options: WaitOptions = {}): Promise<Lease> {
     const startedAt = performance.now();
-    const timeout = checkTimeout(options.timeout, this.#what);
+    checkTimeout(options.timeout, this.#what);
     throwIfAborted(options.signal, this.#what);
     const session = this.#liveSession();
     const { node, siblings } = await this.#enqueue(session);
@@ -99,8 +99,7 @@ export class QueueLock implements Lock {
     if (nearestBlocker(node, siblings, this.#kind.blocks, this.#what) === undefined && !session.signal.aborted) {
       return new NodeLease(this.#driver, node, session, this.#what);
     }
-    const remaining = timeout === undefined ? undefined : Math.max(0, timeout - (performance.now() - startedAt));
-    using call = callSignal(remaining === undefined ? options : { ...options, timeout: remaining }, this.#what, session.signal);
+    using call = callSignal({ ...options, startedAt }, this.#what, session.signal);
     try {
       await waitForTurn({ driver: this.#driver, dir: this.path, what: this.#what }, node, siblings, this.#kind.blocks, call.signal);
       if (session.signal.aborted) throw toError(session.signal.reason);

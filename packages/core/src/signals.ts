@@ -57,13 +57,21 @@ export function checkTimeout(timeout: unknown, what: string): number | undefined
   return timeout;
 }
 
+/** {@link WaitOptions} plus when the call started, for a deadline set up part-way through. */
+export interface CallOptions extends WaitOptions {
+  /** `performance.now()` when the call started; the timeout counts from here (default: now). */
+  readonly startedAt?: number;
+}
+
 /**
- * The signal for one blocking call: aborts with `TIMEOUT` after `options.timeout`, with
- * `ABORTED` when `options.signal` aborts, and with the reason of any `extra` signal (e.g.
- * the session's). Dispose it when the call ends, or its timer keeps the process alive.
+ * The signal for one blocking call: aborts with `TIMEOUT` once `options.timeout` has passed
+ * since `options.startedAt`, with `ABORTED` when `options.signal` aborts, and with the
+ * reason of any `extra` signal (e.g. the session's). Dispose it when the call ends, or its
+ * timer keeps the process alive.
  */
-export function callSignal(options: WaitOptions, what: string, ...extra: (AbortSignal | undefined)[]): LinkedSignal {
+export function callSignal(options: CallOptions, what: string, ...extra: (AbortSignal | undefined)[]): LinkedSignal {
   const timeout = checkTimeout(options.timeout, what);
+  const elapsed = options.startedAt === undefined ? 0 : performance.now() - options.startedAt;
   const user = options.signal;
   const controller = new AbortController();
   const linked = linkSignals(controller.signal, ...extra);
@@ -79,7 +87,8 @@ export function callSignal(options: WaitOptions, what: string, ...extra: (AbortS
   } else {
     user?.addEventListener('abort', onUserAbort, { once: true });
     if (timeout !== undefined) {
-      timer = setTimeout(() => controller.abort(new CoordError('TIMEOUT', `${what}: timed out after ${timeout} ms`)), timeout);
+      const expire = (): void => controller.abort(new CoordError('TIMEOUT', `${what}: timed out after ${timeout} ms`));
+      timer = setTimeout(expire, Math.max(0, timeout - elapsed));
     }
   }
   return { signal: linked.signal, dispose, [Symbol.dispose]: dispose };
