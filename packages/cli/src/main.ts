@@ -104,10 +104,10 @@ function printSummary(result: Awaited<ReturnType<typeof runDemo>>): void {
     '',
     'summary:',
     `  updates accepted              ${result.accepted}`,
-    `  rejected by the fencing check ${result.rejected}`,
+    `  rejected by the fencing check ${result.rejected} (stale writes of crashed holders: ${result.staleWritesFenced})`,
     `  crashes                       ${result.crashes}`,
     `  acquire timeouts              ${result.timeouts}`,
-    `  invariants                    ${result.ok ? 'held (one holder at a time, no stale write)' : 'BROKEN'}`,
+    `  invariants                    ${result.ok ? 'held (one holder at a time, no stale write applied)' : 'BROKEN'}`,
     ...result.violations.map((v) => `    - ${v}`),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);

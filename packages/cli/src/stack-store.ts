@@ -19,6 +19,34 @@ export class StackStore {
   /** Writes refused by the fencing check. */
   rejected = 0;
   #highest = 0n;
+  readonly #watchers = new Set<() => void>();
+
+  /** The highest token accepted so far. */
+  get highest(): bigint {
+    return this.#highest;
+  }
+
+  /**
+   * Resolves once a write with a token above `token` has been accepted, or after `ms`
+   * (whichever comes first); the timer is cleared either way.
+   */
+  whenAbove(token: bigint, ms: number): Promise<void> {
+    if (this.#highest > token) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        if (this.#highest <= token && !timedOut) return;
+        clearTimeout(timer);
+        this.#watchers.delete(done);
+        resolve();
+      };
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        done();
+      }, ms);
+      this.#watchers.add(done);
+    });
+  }
 
   /**
    * Applies a write if `token` is strictly greater than every token accepted so far.
@@ -35,6 +63,7 @@ export class StackStore {
     }
     this.#highest = token;
     this.accepted += 1;
+    for (const watcher of [...this.#watchers]) watcher();
     return { accepted: true, previous };
   }
 }

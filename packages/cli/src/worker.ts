@@ -33,6 +33,8 @@ export interface WorkerContext {
 export interface Tally {
   crashes: number;
   timeouts: number;
+  /** Writes by crashed holders that woke up late, refused by the fencing check (expected). */
+  staleWritesFenced: number;
 }
 
 /** Runs a worker's rounds; returns after its last round or its crash. */
@@ -88,4 +90,25 @@ async function crashWhileHolding(ctx: WorkerContext, held: Lease): Promise<void>
   // From here the lock may be granted to another worker.
   ctx.holders.leave(name);
   log(`${name} held.signal aborted (${describeError(reason)}): the lease may be lost, it must not write`);
+  await writeAfterWaking(ctx, held);
 }
+
+/**
+ * The case a lock alone cannot prevent: the paused process wakes up after someone else took
+ * over, never looks at its signal, and writes anyway. The fencing token makes it harmless.
+ */
+async function writeAfterWaking(ctx: WorkerContext, held: Lease): Promise<void> {
+  const { name, log } = ctx;
+  await ctx.store.whenAbove(held.token, ZOMBIE_WAKE_MS);
+  log(`${name} wakes from its pause unaware and writes with its old token ${held.token}`);
+  const { accepted, previous } = ctx.store.write(held.token);
+  if (accepted) {
+    log(`${name} stale write accepted: nobody had written since, so it was still the latest`);
+    return;
+  }
+  ctx.tally.staleWritesFenced += 1;
+  log(`${name} stale write REFUSED by the stack store (token ${held.token} <= ${previous}): fencing works`);
+}
+
+/** How long a crashed worker "sleeps" at most before its stale write. */
+const ZOMBIE_WAKE_MS = 3_000;

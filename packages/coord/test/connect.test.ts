@@ -1,0 +1,108 @@
+// connect(): URL errors, backends without a driver, state events, and that no password
+// escapes through any error or public object.
+import { describe, expect, it } from '@jest/globals';
+import { inspect } from 'node:util';
+import { connect, isCoordError, type Coordinator } from '../src/index.js';
+
+const CANARY = 'Canary-Pa55word';
+
+async function failure(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected a rejection');
+}
+
+/** Every printable face of a value: the canary must be in none of them. */
+function faces(value: unknown): string {
+  const error = value as { message?: unknown; stack?: unknown };
+  return [String(error.message), String(error.stack), inspect(value, { depth: 10, showHidden: true }), JSON.stringify(value)].join('\n');
+}
+
+describe('connect', () => {
+  it('opens a session on memory:// and closes it', async () => {
+    const coord = await connect('memory://connect-test?sessionTimeout=3000');
+    expect(coord.session.state).toBe('connected');
+    expect(coord.session.ttlMs).toBe(3000);
+    expect(coord.driver.name).toBe('memory');
+    const signal = coord.session.signal;
+    await coord.close();
+    await coord.close();
+    expect(signal.aborted).toBe(true);
+    expect(coord.closed).toBe(true);
+  });
+
+  it('lets options override the URL', async () => {
+    await using coord = await connect('memory://connect-test?sessionTimeout=3000', { sessionTimeout: 4000 });
+    expect(coord.session.ttlMs).toBe(4000);
+  });
+
+  it('reports session state transitions, including the fresh session after an expiry', async () => {
+    await using coord = await connect('memory://connect-test');
+    const seen: string[] = [];
+    const listener = ({ previous, state }: { previous: string; state: string }): void => void seen.push(`${previous}->${state}`);
+    coord.on('state', listener);
+    const first = coord.session;
+    (coord.driver as unknown as { expireSession(): void }).expireSession();
+    expect(first.state).toBe('expired');
+    expect(coord.session).not.toBe(first);
+    expect(coord.session.state).toBe('connected');
+    expect(seen).toEqual(['connected->expired', 'expired->connected']);
+    coord.off('state', listener);
+  });
+
+  it.each([
+    ['zookeeper://localhost:2181', '@coord/zookeeper'],
+    ['etcd://localhost:2379', '@coord/etcd'],
+    ['etcds://localhost:2379', '@coord/etcd'],
+    ['redis://localhost:6379', '@coord/redis'],
+    ['rediss://localhost:6379', '@coord/redis'],
+  ])('rejects %s with UNSUPPORTED while its driver is not built', async (url, pkg) => {
+    const error = await failure(connect(url));
+    expect(isCoordError(error, 'UNSUPPORTED')).toBe(true);
+    expect(error.message).toContain(pkg);
+  });
+
+  it.each(['', 'mysql://h', 'zookeeper://', 'zookeeper://h:0', 'memory://x?bogus=1', 'etcd://h:99999'])(
+    'rejects %j with INVALID_URL',
+    async (url) => {
+      expect(isCoordError(await failure(connect(url)), 'INVALID_URL')).toBe(true);
+    },
+  );
+
+  it('rejects bad option overrides with INVALID_ARGUMENT', async () => {
+    const error = await failure(connect('memory://', { sessionTimeout: -5 }));
+    expect(isCoordError(error, 'INVALID_ARGUMENT')).toBe(true);
+  });
+
+  it.each([
+    `zookeeper://admin:${CANARY}@localhost:2181/app`,
+    `etcds://root:${CANARY}@h1:2379,h2:2379/prefix?ttl=5`,
+    `redis://:${CANARY}@localhost:6379/0`,
+    `zookeeper://admin:${CANARY}@localhost:0`,
+    `etcd://root:${CANARY}@@h`,
+    `redis://:${CANARY}@h1,h2`,
+    `zookeeper://admin:${CANARY}@h?sessionTimeout=x`,
+    `memory://admin:${CANARY}@x`,
+  ])('never shows the password of %s', async (url) => {
+    const error = await failure(connect(url));
+    expect(isCoordError(error)).toBe(true);
+    expect(faces(error)).not.toContain(CANARY);
+    expect(faces((error as { cause?: unknown }).cause ?? '')).not.toContain(CANARY);
+  });
+
+  it('keeps public objects printable and password-free', async () => {
+    let coord: Coordinator | undefined = await connect('memory://connect-test');
+    const held = await coord.lock('/printable').acquire();
+    for (const value of [coord, coord.session, held, coord.driver]) {
+      expect(() => JSON.stringify(value)).not.toThrow();
+      expect(() => inspect(value)).not.toThrow();
+    }
+    expect(JSON.parse(JSON.stringify(held))).toMatchObject({ what: 'lock /printable', released: false });
+    await held.release();
+    await coord.close();
+    coord = undefined;
+  });
+});
