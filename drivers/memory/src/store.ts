@@ -216,13 +216,16 @@ export class MemoryStore {
     if (this.#nodes.get(parent)?.owner !== undefined) {
       throw new CoordError('INVALID_ARGUMENT', `memory ${this.name}: ${parent} is ephemeral and cannot have children`);
     }
+    if (owner !== undefined && (this.#descendants.get(path) ?? 0) > 0) {
+      throw new CoordError('INVALID_ARGUMENT', `memory ${this.name}: ${path} has children, so it cannot be ephemeral`);
+    }
     const session = owner === undefined ? undefined : this.#liveSession(owner);
     this.#revision += 1n;
     const token = this.#revision;
     const name = baseName(path);
     const created: NodeRef = Object.freeze(owner === undefined ? { path, name, seq, token } : { path, name, seq, token, owner });
     const listed: NodeRef = Object.freeze({ path, name, seq, token: seq === 0n ? 0n : token });
-    const node: StoredNode = { path, parent, data: data.slice(), version: 0, seq, owner, created, listed };
+    const node: StoredNode = { path, parent, data: copyBytes(data), version: 0, seq, owner, created, listed };
     this.#nodes.set(path, node);
     let siblings = this.#children.get(parent);
     if (siblings === undefined) this.#children.set(parent, (siblings = new Map()));
@@ -237,7 +240,7 @@ export class MemoryStore {
   /** Reads a node (a copy of its data). */
   get(path: string): { data: Uint8Array; version: number; owner: string | undefined } | undefined {
     const node = this.#nodes.get(path);
-    return node === undefined ? undefined : { data: node.data.slice(), version: node.version, owner: node.owner };
+    return node === undefined ? undefined : { data: copyBytes(node.data), version: node.version, owner: node.owner };
   }
 
   /** Lists a directory: sequential children by seq, then plain children by name. */
@@ -259,7 +262,7 @@ export class MemoryStore {
     const node = this.#nodes.get(path);
     if (node === undefined) throw new CoordError('NO_NODE', `memory ${this.name}: ${path} does not exist`);
     checkVersion(node, version, this.name);
-    node.data = data.slice();
+    node.data = copyBytes(data);
     node.version += 1;
     this.#fire(this.#nodeWatches, path);
     return node.version;
@@ -329,6 +332,11 @@ function arm(registry: Map<string, Set<Watcher>>, path: string, watcher: Watcher
     if (current === undefined || !current.delete(watcher)) return;
     if (current.size === 0) registry.delete(path);
   };
+}
+
+/** A plain copy: `Buffer.prototype.slice` would return a view sharing memory with the caller. */
+function copyBytes(data: Uint8Array): Uint8Array {
+  return new Uint8Array(data);
 }
 
 function checkData(data: Uint8Array, path: string): void {

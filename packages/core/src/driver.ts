@@ -7,9 +7,10 @@
  *
  * Paths are absolute (`/a/b`), relative to the driver's namespace (chroot / key prefix), and
  * validated with {@link validatePath} before any request is sent. A node's parent need not
- * exist: drivers create (or imply) parents as needed. Recipes must not read or list a
- * directory they did not create explicitly, because backends differ on whether implied
- * parents are visible.
+ * exist: drivers create (or imply) parents as needed. Recipes must not `get` a directory
+ * they did not create explicitly, nor create a node at a path already used as an implied
+ * parent, because backends differ on whether implied parents are visible (ZooKeeper makes
+ * container nodes; etcd and Redis have no parents at all).
  */
 
 /**
@@ -196,7 +197,11 @@ export interface Driver {
   ): Promise<SequentialCreated>;
   /** Reads a node; with `watch`, also its next change (no gap between the read and the watch). */
   get(path: string, options?: ReadOptions): Promise<GetResult>;
-  /** Lists a directory's direct children; with `watch`, also the next change of that list. */
+  /**
+   * Lists a directory's direct children; with `watch`, also the next change of that list.
+   * A directory that has no children, or was never created, lists as empty (and can be
+   * watched: the watch fires when its first child appears).
+   */
   children(dir: string, options?: ReadOptions): Promise<ChildrenResult>;
   /**
    * Replaces a node's data and returns the new version.

@@ -52,7 +52,8 @@ export async function loadDriver(backend: BackendName): Promise<DriverModule> {
   try {
     loaded = await loader();
   } catch (error) {
-    const missing = (error as { code?: unknown }).code === 'ERR_MODULE_NOT_FOUND';
+    // A loader may reject with anything, even undefined.
+    const missing = (error as { code?: unknown } | null | undefined)?.code === 'ERR_MODULE_NOT_FOUND';
     const why = missing ? `package ${pkg} is not installed (the ${backend} driver is not available in this build)` : `loading ${pkg} failed`;
     throw new CoordError('UNSUPPORTED', `coord: ${backend} driver unavailable: ${why}`, { cause: error });
   }

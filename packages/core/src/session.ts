@@ -96,6 +96,7 @@ export class ManagedSession implements Session {
 
   /** The connection dropped; the session may still be alive on the server. */
   suspend(): void {
+    if (this.ended) return; // terminal states stay terminal
     this.#transition('suspended');
   }
 
