@@ -315,6 +315,11 @@ describe('parseUrl: malformed and hostile URLs', () => {
     ['chroot with //', 'zookeeper://h/a//b', /invalid chroot "\/a\/\/b".*empty segment/],
     ['chroot with trailing /', 'zookeeper://h/a/', /invalid chroot "\/a\/".*must not end with/],
     ['chroot with ..', 'zookeeper://h/a/../b', /invalid chroot.*'\.\.' segment/],
+    ['option named like an Object property', 'etcd://h?constructor=1', /unknown option "constructor"/],
+    ['option named toString', 'zookeeper://h?toString=1', /unknown option "toString"/],
+    ['lone surrogate in the user name', 'etcd://%ED%A0%80@h', /malformed percent-escape|not well-formed/],
+    ['raw lone surrogate in the user name', 'etcd://\uD800@h', /not well-formed Unicode/],
+    ['raw lone surrogate in the password', 'etcd://u:\uDC00x@h', /password is not well-formed Unicode/],
   ];
 
   it(`has at least 30 cases (${cases.length})`, () => {
