@@ -10,6 +10,7 @@ import {
 import { MemoryDriver } from '../src/driver.js';
 import { MemoryStore, storeNamed } from '../src/store.js';
 import { createDriver } from '../src/index.js';
+import { rejectedCoordError } from '@coord/testing';
 
 const bytes = (...values: number[]): Uint8Array => new Uint8Array(values);
 const now = (): number => performance.now();
@@ -32,16 +33,6 @@ async function within<T>(promise: Promise<T>, ms: number, what: string): Promise
   } finally {
     clearTimeout(timer);
   }
-}
-
-async function rejection(promise: Promise<unknown>): Promise<CoordError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(isCoordError(error)).toBe(true);
-    return error as CoordError;
-  }
-  throw new Error('expected a rejection');
 }
 
 /** Every driver opened by a test; each is closed after it (close is idempotent). */
@@ -225,7 +216,7 @@ describe('MemoryDriver sessions', () => {
     expect(session.state).toBe('closed');
     expect(isCoordError(session.signal.reason, 'CLOSED')).toBe(true);
     expect(changes).toEqual([{ id: session.id, previous: 'connected', state: 'closed' }]);
-    expect((await rejection(driver.get('/cl/plain'))).code).toBe('CLOSED');
+    expect((await rejectedCoordError(driver.get('/cl/plain'))).code).toBe('CLOSED');
 
     await observer.delete('/cl/plain');
     await observer.close();
@@ -247,11 +238,11 @@ describe('MemoryDriver nodes', () => {
     const store = freshStore();
     const driver = open(store);
     await driver.create('/parent', bytes(), { ephemeral: true });
-    const e = await rejection(driver.create('/parent/child', bytes()));
+    const e = await rejectedCoordError(driver.create('/parent/child', bytes()));
     expect(e.code).toBe('INVALID_ARGUMENT');
     expect(e.message).toContain('/parent is ephemeral and cannot have children');
-    expect((await rejection(driver.create('/parent/child', bytes(), { ephemeral: true }))).code).toBe('INVALID_ARGUMENT');
-    expect((await rejection(driver.createSequential('/parent', 'x-', bytes()))).code).toBe('INVALID_ARGUMENT');
+    expect((await rejectedCoordError(driver.create('/parent/child', bytes(), { ephemeral: true }))).code).toBe('INVALID_ARGUMENT');
+    expect((await rejectedCoordError(driver.createSequential('/parent', 'x-', bytes()))).code).toBe('INVALID_ARGUMENT');
     expect((await driver.children('/parent')).nodes).toEqual([]);
     expect(store.stats().nodes).toBe(1);
   });
@@ -357,19 +348,19 @@ describe('MemoryDriver store stats', () => {
     await driver.set('/r/a', bytes(1));
     await driver.delete('/r/a');
     await driver.delete('/r/a'); // absent: still a request
-    await rejection(driver.set('/r/missing', bytes())); // NO_NODE: still a request
+    await rejectedCoordError(driver.set('/r/missing', bytes())); // NO_NODE: still a request
     expect(store.stats().requests).toBe(10);
 
-    await rejection(driver.get('relative'));
-    await rejection(driver.create('/', bytes()));
-    await rejection(driver.createSequential('/r', 'a/b', bytes()));
+    await rejectedCoordError(driver.get('relative'));
+    await rejectedCoordError(driver.create('/', bytes()));
+    await rejectedCoordError(driver.createSequential('/r', 'a/b', bytes()));
     const aborted = new AbortController();
     aborted.abort();
-    await rejection(driver.get('/r/a', { signal: aborted.signal }));
+    await rejectedCoordError(driver.get('/r/a', { signal: aborted.signal }));
     expect(store.stats().requests).toBe(10);
 
     await driver.close();
-    await rejection(driver.get('/r/a'));
+    await rejectedCoordError(driver.get('/r/a'));
     expect(store.stats().requests).toBe(10);
   });
 

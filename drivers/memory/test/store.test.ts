@@ -2,6 +2,7 @@ import { describe, it, expect, afterEach } from '@jest/globals';
 import { CoordError, DEFAULT_SETTINGS, MAX_NODE_DATA_BYTES, isCoordError, type DriverSettings } from '@coord/core';
 import { MemoryDriver } from '../src/driver.js';
 import { MemoryStore, storeNamed, type Watcher } from '../src/store.js';
+import { thrownCoordError } from '@coord/testing';
 
 const bytes = (...values: number[]): Uint8Array => new Uint8Array(values);
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -9,16 +10,6 @@ const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 function settings(sessionTimeout: number): DriverSettings {
   return { ...DEFAULT_SETTINGS, sessionTimeout };
-}
-
-function thrown(fn: () => unknown): CoordError {
-  try {
-    fn();
-  } catch (error) {
-    expect(isCoordError(error)).toBe(true);
-    return error as CoordError;
-  }
-  throw new Error('expected a CoordError, nothing was thrown');
 }
 
 /** A watcher that records what it was told. */
@@ -201,9 +192,9 @@ describe('MemoryStore sessions', () => {
     const store = freshStore();
     const id = openSession(store);
     store.closeSession(id);
-    expect(thrown(() => store.renewSession(id)).code).toBe('SESSION_EXPIRED');
-    expect(thrown(() => store.create('/dead', bytes(), id)).code).toBe('SESSION_EXPIRED');
-    expect(thrown(() => store.createSequential('/d', 'p-', bytes(), id)).code).toBe('SESSION_EXPIRED');
+    expect(thrownCoordError(() => store.renewSession(id)).code).toBe('SESSION_EXPIRED');
+    expect(thrownCoordError(() => store.create('/dead', bytes(), id)).code).toBe('SESSION_EXPIRED');
+    expect(thrownCoordError(() => store.createSequential('/d', 'p-', bytes(), id)).code).toBe('SESSION_EXPIRED');
     expect(store.get('/dead')).toBeUndefined();
     expect(store.stats().nodes).toBe(0);
   });
@@ -214,13 +205,13 @@ describe('MemoryStore nodes', () => {
     const store = freshStore();
     const ref = store.create('/a', bytes(1), undefined);
     expect(ref).toEqual({ path: '/a', name: 'a', seq: 0n, token: ref.token });
-    expect(thrown(() => store.create('/a', bytes(), undefined)).code).toBe('NODE_EXISTS');
+    expect(thrownCoordError(() => store.create('/a', bytes(), undefined)).code).toBe('NODE_EXISTS');
     expect(store.get('/a')).toEqual({ data: bytes(1), version: 0, owner: undefined });
     expect(store.set('/a', bytes(2), undefined)).toBe(1);
     expect(store.set('/a', bytes(3), 1)).toBe(2);
-    expect(thrown(() => store.set('/a', bytes(4), 1)).code).toBe('BAD_VERSION');
-    expect(thrown(() => store.set('/missing', bytes(), undefined)).code).toBe('NO_NODE');
-    expect(thrown(() => store.delete('/a', 0)).code).toBe('BAD_VERSION');
+    expect(thrownCoordError(() => store.set('/a', bytes(4), 1)).code).toBe('BAD_VERSION');
+    expect(thrownCoordError(() => store.set('/missing', bytes(), undefined)).code).toBe('NO_NODE');
+    expect(thrownCoordError(() => store.delete('/a', 0)).code).toBe('BAD_VERSION');
     expect(store.delete('/a', 2)).toBe(true);
     expect(store.delete('/a', undefined)).toBe(false);
     expect(store.delete('/a', 7)).toBe(false);
@@ -230,7 +221,7 @@ describe('MemoryStore nodes', () => {
     const store = freshStore();
     store.create('/p', bytes(), undefined);
     store.create('/p/q/r', bytes(), undefined); // /p/q is only implied
-    const e = thrown(() => store.delete('/p', undefined));
+    const e = thrownCoordError(() => store.delete('/p', undefined));
     expect(e.code).toBe('NOT_EMPTY');
     expect(store.children('/p')).toEqual([]); // the implied /p/q is not listed
     expect(store.delete('/p/q/r', undefined)).toBe(true);
@@ -240,12 +231,12 @@ describe('MemoryStore nodes', () => {
 
   it('checks data: bytes only, at most MAX_NODE_DATA_BYTES', () => {
     const store = freshStore();
-    expect(thrown(() => store.create('/s', 'text' as unknown as Uint8Array, undefined)).code).toBe('INVALID_ARGUMENT');
-    expect(thrown(() => store.create('/s', [1, 2] as unknown as Uint8Array, undefined)).code).toBe('INVALID_ARGUMENT');
-    const big = thrown(() => store.create('/s', new Uint8Array(MAX_NODE_DATA_BYTES + 1), undefined));
+    expect(thrownCoordError(() => store.create('/s', 'text' as unknown as Uint8Array, undefined)).code).toBe('INVALID_ARGUMENT');
+    expect(thrownCoordError(() => store.create('/s', [1, 2] as unknown as Uint8Array, undefined)).code).toBe('INVALID_ARGUMENT');
+    const big = thrownCoordError(() => store.create('/s', new Uint8Array(MAX_NODE_DATA_BYTES + 1), undefined));
     expect(big.code).toBe('PAYLOAD_TOO_LARGE');
     store.create('/s', new Uint8Array(MAX_NODE_DATA_BYTES), undefined);
-    expect(thrown(() => store.set('/s', new Uint8Array(MAX_NODE_DATA_BYTES + 1), undefined)).code).toBe('PAYLOAD_TOO_LARGE');
+    expect(thrownCoordError(() => store.set('/s', new Uint8Array(MAX_NODE_DATA_BYTES + 1), undefined)).code).toBe('PAYLOAD_TOO_LARGE');
     expect(store.get('/s')?.data.byteLength).toBe(MAX_NODE_DATA_BYTES);
     store.create('/buf', Buffer.from('ok'), undefined);
     expect(store.stats().nodes).toBe(2);
@@ -295,10 +286,10 @@ describe('MemoryStore nodes', () => {
     const store = freshStore();
     const id = openSession(store);
     store.create('/eph', bytes(), id);
-    const e = thrown(() => store.create('/eph/child', bytes(), undefined));
+    const e = thrownCoordError(() => store.create('/eph/child', bytes(), undefined));
     expect(e.code).toBe('INVALID_ARGUMENT');
     expect(e.message).toContain('/eph is ephemeral and cannot have children');
-    expect(thrown(() => store.createSequential('/eph', 'x-', bytes(), id)).code).toBe('INVALID_ARGUMENT');
+    expect(thrownCoordError(() => store.createSequential('/eph', 'x-', bytes(), id)).code).toBe('INVALID_ARGUMENT');
     expect(store.children('/eph')).toEqual([]);
   });
 

@@ -2,16 +2,8 @@ import { describe, it, expect } from '@jest/globals';
 import { runInNewContext } from 'node:vm';
 import { EMPTY, isBytes, jsonCodec, rawCodec } from '../src/codec.js';
 import { CoordError } from '../src/errors.js';
+import { thrown } from './helpers.js';
 
-function thrown(fn: () => unknown): CoordError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(CoordError);
-    return error as CoordError;
-  }
-  throw new Error('expected a CoordError, nothing was thrown');
-}
 
 const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
 

@@ -1,17 +1,9 @@
 import { describe, it, expect } from '@jest/globals';
 import { CoordError } from '../src/errors.js';
 import { MAX_PATH_LENGTH, baseName, joinPath, parentPath, validateName, validatePath } from '../src/paths.js';
+import { thrown } from './helpers.js';
 
 /** Runs `fn`, returns the CoordError it threw (fails the test if nothing or something else was thrown). */
-function thrown(fn: () => unknown): CoordError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(CoordError);
-    return error as CoordError;
-  }
-  throw new Error('expected a CoordError, nothing was thrown');
-}
 
 describe('validatePath', () => {
   const valid: string[] = [

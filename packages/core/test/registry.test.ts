@@ -3,21 +3,13 @@ import type { ConnectionConfig } from '../src/config.js';
 import type { Driver } from '../src/driver.js';
 import { CoordError, isCoordError } from '../src/errors.js';
 import { DRIVER_PACKAGES, loadDriver, registerDriver, type DriverModule } from '../src/registry.js';
+import { rejection } from './helpers.js';
 
 // The registry is module state. Jest gives this file its own module registry, and each test
 // below uses its backend in a way that does not depend on what an earlier test registered
 // (every test registers what it needs first; the "no loader" test runs first on a backend
 // no other test touches).
 
-async function rejection(promise: Promise<unknown>): Promise<CoordError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(isCoordError(error)).toBe(true);
-    return error as CoordError;
-  }
-  throw new Error('expected a rejection');
-}
 
 const goodModule: DriverModule = {
   createDriver: (_config: ConnectionConfig): Promise<Driver> => Promise.reject(new Error('not used here')),

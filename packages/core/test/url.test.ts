@@ -3,17 +3,9 @@ import { inspect, format } from 'node:util';
 import { parseUrl, redactUrl, DEFAULT_SETTINGS } from '../src/url.js';
 import { CoordError, isCoordError } from '../src/errors.js';
 import type { ConnectionConfig } from '../src/config.js';
+import { thrown } from './helpers.js';
 
 /** Runs `fn`, returns what it threw (fails the test if nothing was thrown). */
-function thrown(fn: () => unknown): CoordError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(CoordError);
-    return error as CoordError;
-  }
-  throw new Error('expected a CoordError, nothing was thrown');
-}
 
 describe('parseUrl: happy paths', () => {
   it('parses a multi-host ZooKeeper URL with user info, chroot and options', () => {

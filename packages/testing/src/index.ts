@@ -12,3 +12,4 @@ export {
   type Counts,
   type RequestMethod,
 } from './counting-driver.js';
+export { rejectedCoordError, thrownCoordError } from './errors.js';

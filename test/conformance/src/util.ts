@@ -1,5 +1,6 @@
 /** Small async helpers for the suite. */
-import { isCoordError, type ErrorCode } from '@coord/core';
+import type { ErrorCode } from '@coord/core';
+import { rejectedCoordError } from '@coord/testing';
 
 /** Resolves after `ms`. */
 export function delay(ms: number): Promise<void> {
@@ -15,15 +16,9 @@ export async function eventually(condition: () => boolean | Promise<boolean>, wh
   }
 }
 
-/** The code of a CoordError a promise rejects with (fails if it resolves or rejects otherwise). */
+/** The code of the CoordError a promise rejects with (fails if it resolves or rejects otherwise). */
 export async function rejectionCode(promise: Promise<unknown>): Promise<ErrorCode> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isCoordError(error)) return error.code;
-    throw error;
-  }
-  throw new Error('expected a rejection, but the promise resolved');
+  return (await rejectedCoordError(promise)).code;
 }
 
 /** The code of a CoordError a function throws synchronously or asynchronously. */
