@@ -249,6 +249,40 @@ export function lockCases(fixture: DriverFixture, context: () => TestContext): v
       });
     }
 
+    withHook('expireSession')('under random timeouts, aborts and session expiries, no two live holders ever overlap', async () => {
+      const t = context();
+      const coords = await t.openMany(8);
+      const path = t.path('lock');
+      const live = new Set<Lease>();
+      const overlaps: string[] = [];
+      let grants = 0;
+      const worker = async (coord: Coordinator, index: number): Promise<void> => {
+        for (let round = 0; round < 12; round += 1) {
+          const controller = new AbortController();
+          if (Math.random() < 0.15) setTimeout(() => controller.abort(), Math.random() * 10);
+          let held: Lease;
+          try {
+            held = await coord.lock(path).acquire({ timeout: 5 + Math.random() * 40, signal: controller.signal });
+          } catch (error) {
+            const code = (error as { code?: string }).code;
+            if (code !== 'TIMEOUT' && code !== 'ABORTED' && code !== 'SESSION_EXPIRED') throw error;
+            continue;
+          }
+          grants += 1;
+          for (const other of live) if (!other.signal.aborted) overlaps.push(`coordinator ${index} granted while token ${other.token} is live`);
+          live.add(held);
+          if (Math.random() < 0.1) await fixture.faults.expireSession!(t.raw(coord));
+          await delay(Math.random() * 3);
+          live.delete(held);
+          await held.release();
+        }
+      };
+      await Promise.all(coords.map(worker));
+      expect(overlaps).toEqual([]);
+      expect(grants).toBeGreaterThan(0);
+      expect(await queueLength(coords[0]!, path)).toBe(0);
+    });
+
     withHook('expireSession')('a waiter whose session expires rejects and leaves nothing', async () => {
       const t = context();
       const [a, b] = await t.openMany(2);
