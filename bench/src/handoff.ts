@@ -5,7 +5,7 @@
  * immediate predecessor, so each release should wake exactly one waiter (no herd).
  */
 import { connect, type Coordinator, type Lease } from 'coord';
-import { CountingDriver, diffCounts, newCounts, totalRequests, type Counts } from '@coord/testing';
+import { CountingDriver, diffCounts, eventually, newCounts, totalRequests, type Counts } from '@coord/testing';
 import { memoryStats } from './store-stats.js';
 
 /** Options of {@link measureHandoff}. */
@@ -88,7 +88,7 @@ async function oneRound(
     (pool[i % pool.length] as Coordinator).lock(path).acquire({ timeout: QUEUE_DEADLINE_MS }).then((lease: Lease) => lease.release()),
   );
   // Every waiter is queued once it watches its predecessor.
-  await until(() => counts.watchesArmed - armedBefore >= waiters).catch((error: unknown) => {
+  await eventually(() => counts.watchesArmed - armedBefore >= waiters, `all ${waiters} bench waiters queued`, QUEUE_DEADLINE_MS, 1).catch((error: unknown) => {
     void Promise.allSettled(drained); // they reject with CLOSED when the caller closes up
     throw error;
   });
@@ -102,12 +102,4 @@ async function oneRound(
   const storeAfter = memoryStats(holder.driver)?.watchFirings;
   const storeFirings = storeBefore === undefined || storeAfter === undefined ? undefined : storeAfter - storeBefore;
   return { ms, delta: diffCounts(counts, before), storeFirings };
-}
-
-async function until(condition: () => boolean): Promise<void> {
-  const deadline = performance.now() + QUEUE_DEADLINE_MS;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`bench: waiters did not all queue within ${QUEUE_DEADLINE_MS} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
 }

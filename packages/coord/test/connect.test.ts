@@ -2,18 +2,10 @@
 // escapes through any error or public object.
 import { describe, expect, it } from '@jest/globals';
 import { inspect } from 'node:util';
+import { rejectedCoordError } from '@coord/testing';
 import { connect, isCoordError, type Coordinator } from '../src/index.js';
 
 const CANARY = 'Canary-Pa55word';
-
-async function failure(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** Every printable face of a value: the canary must be in none of them. */
 function faces(value: unknown): string {
@@ -60,7 +52,7 @@ describe('connect', () => {
     ['redis://localhost:6379', '@coord/redis'],
     ['rediss://localhost:6379', '@coord/redis'],
   ])('rejects %s with UNSUPPORTED while its driver is not built', async (url, pkg) => {
-    const error = await failure(connect(url));
+    const error = await rejectedCoordError(connect(url));
     expect(isCoordError(error, 'UNSUPPORTED')).toBe(true);
     expect(error.message).toContain(pkg);
   });
@@ -68,12 +60,12 @@ describe('connect', () => {
   it.each(['', 'mysql://h', 'zookeeper://', 'zookeeper://h:0', 'memory://x?bogus=1', 'etcd://h:99999'])(
     'rejects %j with INVALID_URL',
     async (url) => {
-      expect(isCoordError(await failure(connect(url)), 'INVALID_URL')).toBe(true);
+      expect(isCoordError(await rejectedCoordError(connect(url)), 'INVALID_URL')).toBe(true);
     },
   );
 
   it('rejects bad option overrides with INVALID_ARGUMENT', async () => {
-    const error = await failure(connect('memory://', { sessionTimeout: -5 }));
+    const error = await rejectedCoordError(connect('memory://', { sessionTimeout: -5 }));
     expect(isCoordError(error, 'INVALID_ARGUMENT')).toBe(true);
   });
 
@@ -87,7 +79,7 @@ describe('connect', () => {
     `zookeeper://admin:${CANARY}@h?sessionTimeout=x`,
     `memory://admin:${CANARY}@x`,
   ])('never shows the password of %s', async (url) => {
-    const error = await failure(connect(url));
+    const error = await rejectedCoordError(connect(url));
     expect(isCoordError(error)).toBe(true);
     expect(faces(error)).not.toContain(CANARY);
     expect(faces((error as { cause?: unknown }).cause ?? '')).not.toContain(CANARY);

@@ -13,3 +13,4 @@ export {
   type RequestMethod,
 } from './counting-driver.js';
 export { rejectedCoordError, thrownCoordError } from './errors.js';
+export { eventually } from './polling.js';

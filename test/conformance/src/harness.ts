@@ -81,8 +81,7 @@ let fewestTimers = Number.POSITIVE_INFINITY;
  * during a file's first test), so a test's baseline is the fewest ever seen at rest.
  */
 function liveTimers(): number {
-  const count = process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
-  return count;
+  return process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
 }
 
 function timerBaseline(): number {
