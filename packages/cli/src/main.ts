@@ -5,20 +5,28 @@
  * `process.exit()`, so a leaked timer or socket shows up as a process that does not end.
  */
 import { parseArgs } from 'node:util';
-import { runDemo } from './demo.js';
+import { runDemo, type DemoResult } from './demo.js';
 import { describeError } from './log.js';
+import { runTaskDemo, type TaskDemoResult } from './tasks-demo.js';
 
 const USAGE = `Usage: coord <command> [options]
 
 Commands:
-  demo        Several workers race to update /stack/42 under a distributed lock; one
-              crashes while holding it. Shows fencing tokens and lease signals.
+  demo        Two stories, one after the other:
+              1. stack: workers race to update /stack/42 under a distributed lock; one
+                 crashes while holding it. Shows fencing tokens and lease signals.
+              2. tasks: engines join a group, one is elected master and puts tasks on a
+                 queue, all take and ack them; the master crashes (a backup takes over)
+                 and a worker crashes mid-task (its task is delivered again).
   help        Print this help.
 
 Options (demo):
   --url URL         backend URL (default memory://demo), e.g. zookeeper://h1:2181/app
-  --workers N       number of workers, each with its own session (1-16, default 4)
-  --rounds N        updates per worker (1-10, default 3)
+  --story NAME      stack, tasks or all (default all)
+  --workers N       stack story: workers, each with its own session (1-16, default 4)
+  --rounds N        stack story: updates per worker (1-10, default 3)
+  --engines N       tasks story: engines, each with its own session (3-16, default 4)
+  --tasks N         tasks story: number of tasks (3-100, default 12)
   -h, --help        print this help
 
 Exit codes: 0 ok, 1 failure or broken invariant, 2 usage error.
@@ -45,9 +53,19 @@ async function main(args: readonly string[]): Promise<number> {
     return 0;
   }
   try {
-    const result = await runDemo({ url: parsed.url, workers: parsed.workers, rounds: parsed.rounds });
-    printSummary(result);
-    return result.ok ? 0 : 1;
+    let ok = true;
+    if (parsed.story !== 'tasks') {
+      const result = await runDemo({ url: parsed.url, workers: parsed.workers, rounds: parsed.rounds });
+      printStackSummary(result);
+      ok &&= result.ok;
+    }
+    if (parsed.story !== 'stack') {
+      if (parsed.story === 'all') process.stdout.write('\n');
+      const result = await runTaskDemo({ url: parsed.url, engines: parsed.engines, tasks: parsed.tasks });
+      printTaskSummary(result);
+      ok &&= result.ok;
+    }
+    return ok ? 0 : 1;
   } catch (error) {
     process.stderr.write(`coord: ${describeError(error)}\n`);
     return 1;
@@ -59,7 +77,12 @@ interface Parsed {
   readonly url: string;
   readonly workers: number;
   readonly rounds: number;
+  readonly story: 'stack' | 'tasks' | 'all';
+  readonly engines: number;
+  readonly tasks: number;
 }
+
+const STORIES = ['stack', 'tasks', 'all'] as const;
 
 function parse(args: readonly string[]): Parsed {
   const { values, positionals } = parseArgs({
@@ -71,6 +94,9 @@ function parse(args: readonly string[]): Parsed {
       url: { type: 'string' },
       workers: { type: 'string' },
       rounds: { type: 'string' },
+      story: { type: 'string' },
+      engines: { type: 'string' },
+      tasks: { type: 'string' },
     },
   });
   const [command, ...extra] = positionals;
@@ -83,13 +109,23 @@ function parse(args: readonly string[]): Parsed {
     url: values.url ?? 'memory://demo',
     workers: integer(values.workers, '--workers', 4, 16),
     rounds: integer(values.rounds, '--rounds', 3, 10),
+    story: story(values.story),
+    engines: integer(values.engines, '--engines', 4, 16, 3),
+    tasks: integer(values.tasks, '--tasks', 12, 100, 3),
   };
 }
 
-function integer(text: string | undefined, flag: string, fallback: number, max: number): number {
+function story(text: string | undefined): Parsed['story'] {
+  if (text === undefined) return 'all';
+  const found = STORIES.find((name) => name === text);
+  if (found === undefined) throw new UsageError(`--story must be one of ${STORIES.join(', ')}, got '${text}'`);
+  return found;
+}
+
+function integer(text: string | undefined, flag: string, fallback: number, max: number, min = 1): number {
   if (text === undefined) return fallback;
   const value = /^\d+$/.test(text) ? Number(text) : Number.NaN;
-  if (!(value >= 1 && value <= max)) throw new UsageError(`${flag} must be an integer from 1 to ${max}, got '${text}'`);
+  if (!(value >= min && value <= max)) throw new UsageError(`${flag} must be an integer from ${min} to ${max}, got '${text}'`);
   return value;
 }
 
@@ -99,15 +135,43 @@ function isParseArgsError(error: unknown): boolean {
   return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_');
 }
 
-function printSummary(result: Awaited<ReturnType<typeof runDemo>>): void {
+function printStackSummary(result: DemoResult): void {
   const lines = [
     '',
-    'summary:',
+    'stack story summary:',
     `  updates accepted              ${result.accepted}`,
     `  rejected by the fencing check ${result.rejected} (stale writes of crashed holders: ${result.staleWritesFenced})`,
     `  crashes                       ${result.crashes}`,
     `  acquire timeouts              ${result.timeouts}`,
     `  invariants                    ${result.ok ? 'held (one holder at a time, no stale write applied)' : 'BROKEN'}`,
+    ...result.violations.map((v) => `    - ${v}`),
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+function printTaskSummary(result: TaskDemoResult): void {
+  const lines = [
+    '',
+    'tasks story summary:',
+    `  tasks done                    ${result.done} of ${result.tasks}`,
+    `  delivered again after a crash ${result.repeats} finished twice (at-least-once), none lost`,
+    `  masters, in order             ${result.masters.map((m) => `${m.name} (token ${m.token})`).join(', ')}`,
+    `  crashes                       ${result.crashes}`,
+    `  invariants                    ${result.ok ? 'held (one master at a time, every task done, leaders with rising tokens)' : 'BROKEN'}`,
+    ...result.violations.map((v) => `    - ${v}`),
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+function printTaskSummary(result: TaskDemoResult): void {
+  const lines = [
+    '',
+    'tasks story summary:',
+    `  tasks done                    ${result.done} of ${result.tasks}`,
+    `  delivered again after a crash ${result.repeats} finished twice (at-least-once), none lost`,
+    `  masters, in order             ${result.masters.map((m) => `${m.name} (token ${m.token})`).join(', ')}`,
+    `  crashes                       ${result.crashes}`,
+    `  invariants                    ${result.ok ? 'held (one master at a time, every task done, leaders with rising tokens)' : 'BROKEN'}`,
     ...result.violations.map((v) => `    - ${v}`),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
