@@ -39,7 +39,6 @@ export class Pipe {
   readonly #control: PipeControl;
   #queue: Item[] = [];
   #queuedBytes = 0;
-  #lastDue = 0;
   #timer: NodeJS.Timeout | undefined;
   #sinkFull = false;
   #damaged = false;
@@ -84,10 +83,10 @@ export class Pipe {
     this.#queuedBytes = 0;
   }
 
-  /** Latency is added per chunk, but never lets a chunk overtake an earlier one. */
+  /** When a chunk read now may leave. The queue is FIFO and only its head is waited for, so a
+   * chunk never overtakes an earlier one, even when the latency was lowered in between. */
   #due(): number {
-    this.#lastDue = Math.max(performance.now() + this.#control.latency(), this.#lastDue);
-    return this.#lastDue;
+    return performance.now() + this.#control.latency();
   }
 
   #push(item: Item): void {
