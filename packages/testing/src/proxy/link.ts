@@ -102,7 +102,13 @@ export class Link {
   /** Resets (RST) both sockets and forgets queued bytes. */
   reset(): void {
     for (const pipe of this.#pipes) pipe.clear();
-    for (const socket of [this.#client, this.#server]) if (!socket.destroyed) socket.resetAndDestroy();
+    for (const socket of [this.#client, this.#server]) {
+      if (socket.destroyed) continue;
+      // Before the handshake there is nothing to reset, and resetAndDestroy() would wait for
+      // a connect that may never come (an unreachable target).
+      if (socket.connecting) socket.destroy();
+      else socket.resetAndDestroy();
+    }
   }
 
   /** The first server chunk after a client chunk, once armed, is the lost reply. */
