@@ -8,7 +8,8 @@
  * later nodes never push an earlier one out, so admitted holders stay admitted.
  * - Fast path: create a lease node; if the listing that comes with the create admits it,
  *   hold. An uncontended acquire is one create and a release one delete.
- * - Otherwise delete that node (a waiting node would count against everyone behind it) and
+ * - Otherwise delete that node (left in place while its owner queues, it would count ahead
+ *   of the lock holder's later node, and `permits` of them would block it for good) and
  *   queue on an internal lock `<path>/locks` (`QueueLock`). Its holder — one waiter at a
  *   time — creates a fresh lease node and watches the leases directory, re-reading after
  *   every change, until its node is admitted; then it releases the internal lock for the
@@ -20,6 +21,8 @@
  * - The permit count is part of every lease node's name, so each acquirer sees the others'
  *   counts in the listing it reads anyway: one that finds an earlier node with a different
  *   count deletes its own nodes and rejects with `CONFLICT` instead of over-admitting.
+ * - A permit's token is its lease node's: unique, increasing in request order (with one
+ *   permit, every later holder's is larger).
  *
  * Session loss: lease nodes are ephemeral, so a dead holder's permit returns with its
  * session (its node's deletion wakes the waiter holding the internal lock). A holder's
