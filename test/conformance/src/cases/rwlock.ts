@@ -206,9 +206,11 @@ export function rwlockCases(fixture: DriverFixture, context: () => TestContext):
       const held = await Promise.all(readers.map((r) => r.lease));
       await expectWakeUps(base + 5, 'the five readers woke');
       // The late writer watches its immediate predecessor (reader 5) only.
+      const armedBefore = armed();
       await held[4]!.release();
       await expectWakeUps(base + 6, 'the late writer woke once');
       expect(lateWriter.granted).toBe(false); // readers 1-4 still hold: it re-queued on reader 4
+      await eventually(() => armed() === armedBefore + 1, 'the late writer watches reader 4');
       for (const lease of held.slice(1, 3)) await lease.release();
       await delay(30);
       expect(wakeUps()).toBe(base + 6); // readers 2 and 3 were nobody's predecessor-blocker

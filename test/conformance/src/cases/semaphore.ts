@@ -128,9 +128,9 @@ export function semaphoreCases(fixture: DriverFixture, context: () => TestContex
         }, what);
       // Two holders, the lock holder's waiting lease node; ten internal-lock nodes.
       await settled(3, 10, 'ten waiters queued');
-      // Watches armed and not fired (one per admission was cancelled: the admitted waiter's
-      // last re-armed watch) stay at ten once every waiter watches: nine lock predecessors
-      // and the one permit watcher.
+      // Watches armed minus watches fired = live watches + admissions so far (an admitted
+      // waiter cancels the watch it armed with the read that admitted it): ten whenever every
+      // remaining waiter watches — at first nine lock predecessors and the permit watcher.
       const armed = (): number => coords.reduce((sum, coord) => sum + t.counting(coord).counts.watchesArmed, 0);
       const everyoneWatching = (): Promise<void> => eventually(() => armed() - t.wakeUps(coords) === 10, 'every waiter watches');
       await everyoneWatching();
@@ -167,7 +167,7 @@ export function semaphoreCases(fixture: DriverFixture, context: () => TestContex
       const one = c!.semaphore(`${path}-full`, { permits: 1 });
       const full = await one.acquire();
       const waiting = background(a!.semaphore(`${path}-full`, { permits: 1 }).acquire({ timeout: 20_000 }));
-      await eventually(async () => (await nodes(a!, `${path}-full`)).locks === 1, 'waiter queued');
+      await eventually(async () => (await nodes(a!, `${path}-full`)).leases === 2, 'waiter watches the permits');
       expect(await rejectionCode(b!.semaphore(`${path}-full`, { permits: 5 }).acquire({ timeout: 5_000 }))).toBe('CONFLICT');
       expect(await nodes(a!, `${path}-full`)).toEqual({ leases: 2, locks: 1 });
       await full.release();
