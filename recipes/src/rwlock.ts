@@ -26,7 +26,16 @@ import type { Driver, NodeRef } from '@coord/core';
 import { everyEarlierNode, type BlockerTest } from './internal/wait-turn.js';
 import { QueueLock, type Lock, type QueueLockKind } from './lock.js';
 
-/** What `coord.rwlock(path)` returns: two locks over one queue. Creating one does no I/O. */
+/**
+ * What `coord.rwlock(path)` returns: two locks over one queue. Creating one does no I/O.
+ * @example
+ * ```ts
+ * const rw = coord.rwlock('/config');
+ * const config = await rw.read.withLock(async () => readConfig(), { timeout: 5_000 });
+ * await using held = await rw.write.acquire({ timeout: 5_000 });
+ * await writeConfig(config, { fencingToken: held.token, signal: held.signal });
+ * ```
+ */
 export interface ReadWriteLock {
   /** The lock's path (both sides queue in this directory). */
   readonly path: string;
@@ -43,7 +52,7 @@ const READ_PREFIX = 'read';
 const WRITE_PREFIX = 'write';
 
 /** Whether a queue node is a reader's (every other sequential node is exclusive). */
-export function isReaderNode(node: NodeRef): boolean {
+function isReaderNode(node: NodeRef): boolean {
   return node.name.startsWith(`${READ_PREFIX}-`);
 }
 
