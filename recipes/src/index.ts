@@ -5,3 +5,5 @@
  */
 export { QueueLock, type Lock, type QueueLockKind } from './lock.js';
 export { NodeLease, type Lease } from './lease.js';
+export { QueueReadWriteLock, type ReadWriteLock } from './rwlock.js';
+export { LeaseSemaphore, type Semaphore, type SemaphoreOptions } from './semaphore.js';

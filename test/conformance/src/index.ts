@@ -10,6 +10,8 @@
 import { afterAll, beforeAll, describe } from '@jest/globals';
 import { driverCases } from './cases/driver.js';
 import { lockCases } from './cases/lock.js';
+import { rwlockCases } from './cases/rwlock.js';
+import { semaphoreCases } from './cases/semaphore.js';
 import type { DriverFixture } from './fixture.js';
 import { useContext } from './harness.js';
 
@@ -28,5 +30,7 @@ export function conformance(fixture: DriverFixture): void {
     const context = useContext(fixture);
     driverCases(fixture, context);
     lockCases(fixture, context);
+    rwlockCases(fixture, context);
+    semaphoreCases(fixture, context);
   });
 }
