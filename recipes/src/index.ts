@@ -5,3 +5,6 @@
  */
 export { QueueLock, type Lock, type QueueLockKind } from './lock.js';
 export { NodeLease, type Lease } from './lease.js';
+export { NodeBarrier, type Barrier, type RaiseOptions } from './barrier.js';
+export { NodeDoubleBarrier, type DoubleBarrier, type DoubleBarrierOptions, type BarrierMember } from './double-barrier.js';
+export { QueueElection, type Election, type ElectionOptions, type Leader, type Leadership, type ObserveOptions } from './election.js';
