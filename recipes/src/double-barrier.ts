@@ -1,36 +1,35 @@
 /**
  * Double barrier (the ZooKeeper recipe, as Curator's DistributedDoubleBarrier): nobody gets
- * through `enter()` until `count` members are in, and nobody gets through `leave()` until
- * every member of that round has left. The same path serves any number of rounds.
+ * through `enter()` until `count` members are in, nobody through `leave()` until every member
+ * of that round has left. One path serves any number of rounds.
  *
- * Protocol. A member is an ephemeral sequential node `<path>/m-<count>-<attempt>-<seq>`
+ * Entering. A member is an ephemeral sequential node `<path>/m-<count>-<attempt>-<seq>`
  * (`count` in the name lets a newcomer see a disagreement: `CONFLICT`). A round is a range
- * `[first, last]` of member sequence numbers, written once as the persistent marker
- * `<path>/ready-<first>` whose data is `last`; the round of a member is the marker with the
- * largest `first` at or below its own sequence, if `last` reaches it. Members above the
- * newest marker's `last` are the candidates of the next round: whoever sees `count` of them
- * (in its create's listing or after a wake-up) creates the marker for the first `count`
- * (`NODE_EXISTS` arbitrates concurrent creators, so a round has one range). A waiter
- * predicts the marker's name from the first candidate and watches two nodes only: that
- * marker (it appears) and that first candidate (if it goes, the round's name changes) —
- * arrivals wake nobody but the one that completes the round. A marker is never reused, so a
- * late member cannot slip through a previous round's marker (Curator's single `ready` node
- * lets it), and it outlives its creator, so a member that has not yet seen it is not stuck
- * when the creator leaves early.
+ * `[first, last]` of member tokens, written once as the persistent marker `<path>/ready-<first>`
+ * holding `last`. A member's round is the marker with the largest `first` at or below its own
+ * token, if `last` reaches it; members above that `last` are candidates for the next round.
+ * Whoever sees `count` candidates (in its create's listing, or after a wake-up) writes the
+ * marker for the first `count` of them; `NODE_EXISTS` arbitrates concurrent writers. A waiter
+ * predicts the marker's name from the first candidate and watches two nodes only: the marker
+ * (it appears) and that candidate (if it goes, the name changes). So arrivals wake nobody, and
+ * the marker wakes each waiter once. A marker is never reused, so a latecomer cannot slip
+ * through an old round's marker (Curator's one `ready` node lets it), and it outlives its
+ * writer, so a waiter that has not seen it yet is not stranded when the writer moves on.
  *
- * Leaving, over the members of the round still present: the lowest one stays as a sentinel
- * and watches the highest; every other member deletes its node and watches the lowest. So
- * each departure wakes at most the sentinel, and the sentinel's own departure — once it is
- * alone — releases the others at once. The sentinel deletes the marker just before its own
- * node: nobody of the round needs it any more. A marker whose round died out entirely is
- * removed by the next newcomer that finds it empty.
+ * Leaving, over the members of the round still present: the lowest stays as a sentinel and
+ * watches the highest; every other member deletes its node and watches the lowest. Each
+ * departure wakes at most the sentinel, and the sentinel's own departure — once it is alone —
+ * releases the others together. The sentinel deletes the marker just before its node; a
+ * marker whose round died out is removed by whoever next finds it empty.
  *
- * Session loss: a member whose session dies is gone — before the round forms it no longer
- * counts, after it the others stop waiting for it. Its handle's `signal` aborts first. An
- * `enter` that times out, is aborted or loses its session deletes its node before it rejects.
- * A `leave` that times out or is aborted has still left (its node is deleted), and may be
- * called again to wait for the others; `leave` is not bound to the session, since it only
- * waits for others once its own node is gone.
+ * Session loss: a dead member is gone — before its round forms it no longer counts, after it
+ * the others stop waiting for it; its handle's `signal` aborts first. An `enter` that times
+ * out, is aborted or loses its session deletes its node before it rejects. A `leave` that
+ * times out or is aborted has still left (its node is gone) and may be called again to wait
+ * for the rest; `leave` is not bound to the session, as it waits only for others.
+ *
+ * Ranges use fencing tokens rather than sequence numbers: tokens keep increasing even if the
+ * backend deletes and re-creates the empty parent directory, sequence numbers may not.
  */
 import {
   CoordError,
@@ -67,9 +66,9 @@ export interface BarrierMember extends AsyncDisposable {
   /** Whether a `leave()` has completed. */
   readonly left: boolean;
   /**
-   * Leaves, and waits until every member of the round has left. Once it resolved, later
-   * calls resolve at once. On `TIMEOUT`/`ABORTED` the member has still left (its node is
-   * gone), and calling `leave()` again waits for the others again.
+   * Leaves, and waits until every member of the round has left; resolves at once after one
+   * completed. On `TIMEOUT`/`ABORTED` the member has still left (its node is gone), and a
+   * new call waits for the others again. A call while one is pending joins it.
    * @example `await member.leave({ timeout: 30_000 })`
    * @throws CoordError `TIMEOUT`, `ABORTED`, `CLOSED`.
    */
@@ -91,12 +90,12 @@ export interface DoubleBarrier {
    * await member.leave({ timeout: 30_000 });
    * ```
    * @throws CoordError `TIMEOUT`, `ABORTED`, `SESSION_EXPIRED`, `CLOSED`; `CONFLICT` if a
-   *   member already in uses another `count`.
+   *   member already there uses another `count`.
    */
   enter(options?: WaitOptions): Promise<BarrierMember>;
 }
 
-/** A round: the member sequence numbers its marker admits. */
+/** A round: the member tokens its marker admits. */
 interface Round {
   readonly first: bigint;
   readonly last: bigint;
@@ -104,8 +103,6 @@ interface Round {
 
 const MEMBER = /^m-(\d+)-/;
 const MARKER = /^ready-(\d+)$/;
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 /** A {@link DoubleBarrier} over member nodes and per-round markers. */
 export class NodeDoubleBarrier implements DoubleBarrier {
@@ -144,6 +141,7 @@ export class NodeDoubleBarrier implements DoubleBarrier {
       if (session.signal.aborted) throw toError(session.signal.reason);
       return new Member(this.#driver, this.path, this.count, new NodeLease(this.#driver, node, session, this.#what), round);
     } catch (error) {
+      // Our node went with the session if the session did; otherwise remove it ourselves.
       if (!session.signal.aborted) await this.#driver.delete(node.path).catch(() => false);
       throw toError(error);
     }
@@ -151,8 +149,7 @@ export class NodeDoubleBarrier implements DoubleBarrier {
 
   /** Creates our member node, checking its owner and that the members agree on `count`. */
   async #join(session: Session): Promise<{ node: NodeRef; siblings: readonly NodeRef[] }> {
-    const prefix = `m-${this.count}-${attemptId()}-`;
-    const { node, siblings } = await this.#driver.createSequential(this.path, prefix, EMPTY, { ephemeral: true });
+    const { node, siblings } = await this.#driver.createSequential(this.path, `m-${this.count}-${attemptId()}-`, EMPTY, { ephemeral: true });
     const other = siblings.find((sibling) => sibling.seq > 0n && (MEMBER.exec(sibling.name)?.[1] ?? String(this.count)) !== String(this.count));
     if (node.owner !== session.id || other !== undefined) {
       await this.#driver.delete(node.path).catch(() => false);
@@ -162,17 +159,15 @@ export class NodeDoubleBarrier implements DoubleBarrier {
     return { node, siblings };
   }
 
-  /** Decides from listings until `own` is in a complete round; waits in between. */
+  /** Decides on listings until `own` is in a complete round, waiting in between. */
   async #awaitRound(own: NodeRef, listing: readonly NodeRef[], signal: AbortSignal): Promise<Round> {
     let nodes = listing;
     for (;;) {
       const decision = await this.#decide(own, nodes);
-      if (decision === 'reread') {
-        throwIfAborted(signal, this.#what);
-      } else if ('last' in decision) {
-        return decision;
-      } else {
-        const round = await this.#waitForRound(own, decision.first, signal);
+      if (decision === 'reread') throwIfAborted(signal, this.#what);
+      else if ('last' in decision) return decision;
+      else {
+        const round = await this.#waitForRound(own, decision.head, signal);
         if (round !== undefined) return round;
       }
       nodes = (await this.#driver.children(this.path)).nodes;
@@ -181,43 +176,43 @@ export class NodeDoubleBarrier implements DoubleBarrier {
 
   /**
    * One decision on one listing: our round if its marker exists (or we complete it), else
-   * the first candidate of the round we wait for, else `reread` (a marker changed under us).
+   * the first candidate of the round to wait for, else `reread` (a marker changed under us).
    */
-  async #decide(own: NodeRef, nodes: readonly NodeRef[]): Promise<Round | { first: NodeRef } | 'reread'> {
+  async #decide(own: NodeRef, nodes: readonly NodeRef[]): Promise<Round | { head: NodeRef } | 'reread'> {
     const members = membersOf(nodes, this.count);
     if (!members.some((node) => node.path === own.path)) {
       throw new CoordError('LOST', `${this.#what}: own node ${own.name} is gone (deleted, or its session ended)`);
     }
     let floor = 0n;
-    const first = newestMarkerAtOrBelow(nodes, own.seq);
+    const first = newestMarkerAtOrBelow(nodes, own.token);
     if (first !== undefined) {
       const last = await this.#readMarker(first);
       if (last === undefined) return 'reread';
-      if (own.seq <= last) return { first, last };
+      if (own.token <= last) return { first, last };
       floor = last;
-      // A round with nobody left in it needs its marker no more (its sentinel died).
-      if (!members.some((node) => node.seq >= first && node.seq <= last)) await this.#driver.delete(markerPath(this.path, first));
+      // Nobody of that round is left (its sentinel died): its marker is garbage.
+      if (!members.some((node) => node.token >= first && node.token <= last)) await this.#driver.delete(markerPath(this.path, first));
     }
-    const candidates = members.filter((node) => node.seq > floor);
-    const head = candidates[0] as NodeRef; // `own` is one of them
+    const candidates = members.filter((node) => node.token > floor);
+    const head = candidates[0] as NodeRef; // `own` is a candidate
     const completing = candidates[this.count - 1];
-    if (completing === undefined) return { first: head };
-    const round = { first: head.seq, last: completing.seq };
+    if (completing === undefined) return { head };
+    const round = { first: head.token, last: completing.token };
     try {
-      await this.#driver.create(markerPath(this.path, round.first), encoder.encode(round.last.toString()));
+      await this.#driver.create(markerPath(this.path, round.first), new TextEncoder().encode(round.last.toString()));
     } catch (error) {
-      if (isCoordError(error, 'NODE_EXISTS')) return 'reread'; // another member wrote it: read its range
+      if (isCoordError(error, 'NODE_EXISTS')) return 'reread'; // written by another member: read its range
       throw error;
     }
-    return own.seq <= round.last ? round : 'reread';
+    return own.token <= round.last ? round : 'reread';
   }
 
   /**
-   * Waits for the marker of the round that starts at `first`, or for `first` to go (the
-   * round would then start elsewhere). Returns our round, or undefined to decide again.
+   * Waits for the marker of the round that starts at `head`, or for `head` to go (the round
+   * would then start elsewhere). Returns our round, or undefined to decide again.
    */
-  async #waitForRound(own: NodeRef, first: NodeRef, signal: AbortSignal): Promise<Round | undefined> {
-    const marker = markerPath(this.path, first.seq);
+  async #waitForRound(own: NodeRef, head: NodeRef, signal: AbortSignal): Promise<Round | undefined> {
+    const marker = markerPath(this.path, head.token);
     for (;;) {
       const step = new AbortController();
       const linked = linkSignals(signal, step.signal);
@@ -225,13 +220,13 @@ export class NodeDoubleBarrier implements DoubleBarrier {
         const ready = await this.#driver.get(marker, { watch: true, signal: linked.signal });
         if (ready.node !== undefined) {
           const last = parseLast(ready.node.data, marker);
-          return own.seq <= last ? { first: first.seq, last } : undefined;
+          return own.token <= last ? { first: head.token, last } : undefined;
         }
         const wakes = [ready.changed];
-        if (first.path !== own.path) {
-          const head = await this.#driver.get(first.path, { watch: true, signal: linked.signal });
-          if (head.node === undefined) return undefined;
-          wakes.push(head.changed);
+        if (head.path !== own.path) {
+          const first = await this.#driver.get(head.path, { watch: true, signal: linked.signal });
+          if (first.node === undefined) return undefined;
+          wakes.push(first.changed);
         }
         await raceAbort(Promise.race(wakes), signal, this.#what);
         throwIfAborted(signal, this.#what);
@@ -253,16 +248,16 @@ export class NodeDoubleBarrier implements DoubleBarrier {
 /** A member of one round; its node is held by a lease (token, signal, idempotent delete). */
 class Member implements BarrierMember {
   readonly #driver: Driver;
-  readonly #dir: string;
+  readonly #path: string;
   readonly #count: number;
   readonly #lease: NodeLease;
   readonly #round: Round;
   #leaving: Promise<void> | undefined;
   #left = false;
 
-  constructor(driver: Driver, dir: string, count: number, lease: NodeLease, round: Round) {
+  constructor(driver: Driver, path: string, count: number, lease: NodeLease, round: Round) {
     this.#driver = driver;
-    this.#dir = dir;
+    this.#path = path;
     this.#count = count;
     this.#lease = lease;
     this.#round = round;
@@ -282,7 +277,6 @@ class Member implements BarrierMember {
 
   leave(options: WaitOptions = {}): Promise<void> {
     if (this.#left) return Promise.resolve();
-    // A second call while one is pending joins it (its own options are ignored).
     this.#leaving ??= this.#leave(options).finally(() => {
       this.#leaving = undefined;
     });
@@ -294,37 +288,38 @@ class Member implements BarrierMember {
   }
 
   toJSON(): { node: string; token: string; round: string; left: boolean } {
-    return { node: this.#lease.node.path, token: this.token.toString(), round: `${this.#round.first}-${this.#round.last}`, left: this.#left };
+    return { node: this.#lease.node.path, token: this.token.toString(), round: `${this.#round.first}..${this.#round.last}`, left: this.#left };
   }
 
-  /** The leave loop: sentinel or not, re-decided on every listing. */
+  /** The leave loop: on every listing, be the sentinel or wait for it. */
   async #leave(options: WaitOptions): Promise<void> {
-    const what = `double barrier ${this.#dir}`;
+    const path = this.#path;
+    const what = `double barrier ${path}`;
     const startedAt = performance.now();
     checkTimeout(options.timeout, what);
     throwIfAborted(options.signal, what);
     using call = callSignal({ ...options, startedAt }, what);
+    const driver = this.#driver;
     const own = this.#lease.node.path;
-    const marker = markerPath(this.#dir, this.#round.first);
+    const marker = markerPath(path, this.#round.first);
     try {
       for (;;) {
-        const { nodes } = await this.#driver.children(this.#dir);
-        const inside = membersOf(nodes, this.#count).filter((node) => node.seq >= this.#round.first && node.seq <= this.#round.last);
+        const { nodes } = await driver.children(path);
+        const inside = membersOf(nodes, this.#count).filter((node) => node.token >= this.#round.first && node.token <= this.#round.last);
         const present = inside.some((node) => node.path === own);
         const others = inside.filter((node) => node.path !== own);
-        const lowest = others[0];
-        if (lowest === undefined) {
-          // Everyone else is out. The sentinel removes the marker; so does anyone who finds it orphaned.
-          if (present || nodes.some((node) => node.path === marker)) await this.#driver.delete(marker);
+        if (others.length === 0) {
+          // The sentinel removes the marker; so does anyone who finds it orphaned.
+          if (present || nodes.some((node) => node.path === marker)) await driver.delete(marker);
           await this.#lease.release();
           this.#left = true;
           return;
         }
-        if (present && (inside[0] as NodeRef).path === own) {
-          await untilGone(this.#driver, (others[others.length - 1] as NodeRef).path, call.signal, what);
+        if (inside[0]?.path === own) {
+          await untilGone(driver, (others[others.length - 1] as NodeRef).path, call.signal, what);
         } else {
           await this.#lease.release();
-          await untilGone(this.#driver, lowest.path, call.signal, what);
+          await untilGone(driver, (others[0] as NodeRef).path, call.signal, what);
         }
       }
     } catch (error) {
@@ -335,19 +330,19 @@ class Member implements BarrierMember {
   }
 }
 
-/** The members of a listing that use `count`, in sequence order. */
+/** The members of a listing that use `count`, in creation order. */
 function membersOf(nodes: readonly NodeRef[], count: number): NodeRef[] {
   return nodes.filter((node) => node.seq > 0n && MEMBER.exec(node.name)?.[1] === String(count));
 }
 
-/** The largest `first` of the markers in a listing that is at or below `seq`. */
-function newestMarkerAtOrBelow(nodes: readonly NodeRef[], seq: bigint): bigint | undefined {
+/** The largest `first` of the markers in a listing that is at or below `token`. */
+function newestMarkerAtOrBelow(nodes: readonly NodeRef[], token: bigint): bigint | undefined {
   let newest: bigint | undefined;
   for (const node of nodes) {
     const digits = MARKER.exec(node.name)?.[1];
     if (digits === undefined) continue;
     const first = BigInt(digits);
-    if (first <= seq && (newest === undefined || first > newest)) newest = first;
+    if (first <= token && (newest === undefined || first > newest)) newest = first;
   }
   return newest;
 }
@@ -357,8 +352,8 @@ function markerPath(dir: string, first: bigint): string {
 }
 
 function parseLast(data: Uint8Array, path: string): bigint {
-  const text = decoder.decode(data);
-  if (!/^\d+$/.test(text)) throw new CoordError('INTERNAL', `double barrier: marker ${path} holds ${JSON.stringify(text)}, not a sequence number`);
+  const text = new TextDecoder().decode(data);
+  if (!/^\d+$/.test(text)) throw new CoordError('INTERNAL', `double barrier: marker ${path} holds ${JSON.stringify(text)}, not a token`);
   return BigInt(text);
 }
 

@@ -10,6 +10,9 @@
 import { afterAll, beforeAll, describe } from '@jest/globals';
 import { driverCases } from './cases/driver.js';
 import { lockCases } from './cases/lock.js';
+import { barrierCases } from './cases/barrier.js';
+import { doubleBarrierCases } from './cases/double-barrier.js';
+import { electionCases } from './cases/election.js';
 import type { DriverFixture } from './fixture.js';
 import { useContext } from './harness.js';
 
@@ -28,5 +31,8 @@ export function conformance(fixture: DriverFixture): void {
     const context = useContext(fixture);
     driverCases(fixture, context);
     lockCases(fixture, context);
+    barrierCases(fixture, context);
+    doubleBarrierCases(fixture, context);
+    electionCases(fixture, context);
   });
 }
