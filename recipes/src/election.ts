@@ -69,7 +69,8 @@ export interface Election<T> {
   /** The election's path. */
   readonly path: string;
   /**
-   * Stands as a candidate and waits until elected (FIFO among candidates).
+   * Stands as a candidate and waits until elected (FIFO among candidates; a second campaign
+   * from the same coordinator queues behind the first).
    * @example
    * ```ts
    * await using leadership = await coord.election('/services/billing').campaign('node-a');
