@@ -7,3 +7,6 @@ export { QueueLock, type Lock, type QueueLockKind } from './lock.js';
 export { NodeLease, type Lease } from './lease.js';
 export { QueueReadWriteLock, type ReadWriteLock } from './rwlock.js';
 export { LeaseSemaphore, type Semaphore, type SemaphoreOptions } from './semaphore.js';
+export { NodeBarrier, type Barrier, type RaiseOptions } from './barrier.js';
+export { NodeDoubleBarrier, type DoubleBarrier, type DoubleBarrierOptions, type BarrierMember } from './double-barrier.js';
+export { QueueElection, type Election, type ElectionOptions, type Leader, type Leadership, type ObserveOptions } from './election.js';

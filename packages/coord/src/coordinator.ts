@@ -4,8 +4,23 @@
  * coordinator's session and released when it closes.
  */
 import { CoordError, type Driver, type Session, type SessionStateChange } from '@coord/core';
-import { QueueLock, type Lock } from '@coord/recipes';
-import { LeaseSemaphore, QueueReadWriteLock, type ReadWriteLock, type Semaphore, type SemaphoreOptions } from '@coord/recipes';
+import {
+  LeaseSemaphore,
+  NodeBarrier,
+  NodeDoubleBarrier,
+  QueueElection,
+  QueueLock,
+  QueueReadWriteLock,
+  type Barrier,
+  type DoubleBarrier,
+  type DoubleBarrierOptions,
+  type Election,
+  type ElectionOptions,
+  type Lock,
+  type ReadWriteLock,
+  type Semaphore,
+  type SemaphoreOptions,
+} from '@coord/recipes';
 
 /** Events a {@link Coordinator} emits. */
 export interface CoordinatorEvents {
@@ -91,6 +106,60 @@ export class Coordinator implements AsyncDisposable {
   semaphore(path: string, options: SemaphoreOptions): Semaphore {
     this.#checkOpen();
     return new LeaseSemaphore(this.driver, path, options);
+  }
+
+  /**
+   * A barrier at `path` (Curator's DistributedBarrier): `wait()` blocks while it is raised.
+   * `raise({ ephemeral: true })` ties the raise to this session, so a raiser that dies lowers
+   * it. Raising a raised barrier and lowering a lowered one are no-ops. No I/O until used.
+   * @example
+   * ```ts
+   * const freeze = coord.barrier('/deploy/freeze');
+   * await freeze.raise({ ephemeral: true });
+   * // elsewhere: await coord.barrier('/deploy/freeze').wait({ timeout: 60_000 });
+   * await freeze.lower();
+   * ```
+   * @throws CoordError `INVALID_ARGUMENT` for a malformed path.
+   */
+  barrier(path: string): Barrier {
+    this.#checkOpen();
+    return new NodeBarrier(this.driver, path);
+  }
+
+  /**
+   * A double barrier at `path` for rounds of `count` members: nobody gets through `enter()`
+   * until `count` are in, nobody through `leave()` until all of them have left. A member whose
+   * session dies counts as gone. The path can be reused for any number of rounds. No I/O
+   * until used.
+   * @example
+   * ```ts
+   * const member = await coord.doubleBarrier('/jobs/run-7', { count: 5 }).enter({ timeout: 30_000 });
+   * await compute();
+   * await member.leave({ timeout: 30_000 });
+   * ```
+   * @throws CoordError `INVALID_ARGUMENT` for a malformed path or a count that is not a
+   *   positive safe integer.
+   */
+  doubleBarrier(path: string, options: DoubleBarrierOptions): DoubleBarrier {
+    this.#checkOpen();
+    return new NodeDoubleBarrier(this.driver, path, options);
+  }
+
+  /**
+   * A leader election at `path`: candidates lead one at a time, in campaign order; a leader
+   * whose session dies is replaced by the next in line. Values go through `options.codec`
+   * (default JSON). No I/O until used.
+   * @example
+   * ```ts
+   * const election = coord.election<string>('/services/billing');
+   * await using leadership = await election.campaign('node-a', { timeout: 10_000 });
+   * console.log((await election.leader())?.value); // 'node-a'
+   * ```
+   * @throws CoordError `INVALID_ARGUMENT` for a malformed path.
+   */
+  election<T = unknown>(path: string, options: ElectionOptions<T> = {}): Election<T> {
+    this.#checkOpen();
+    return new QueueElection<T>(this.driver, path, options);
   }
 
   /**

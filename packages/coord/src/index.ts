@@ -6,6 +6,8 @@ export { connect, type ConnectOptions } from './connect.js';
 export { Coordinator, type CoordinatorEvents } from './coordinator.js';
 export type { Lock, Lease } from '@coord/recipes';
 export type { ReadWriteLock, Semaphore, SemaphoreOptions } from '@coord/recipes';
+export type { Barrier, RaiseOptions, DoubleBarrier, DoubleBarrierOptions, BarrierMember } from '@coord/recipes';
+export type { Election, ElectionOptions, Leader, Leadership, ObserveOptions } from '@coord/recipes';
 export {
   CoordError,
   ErrorCode,

@@ -12,6 +12,9 @@ import { driverCases } from './cases/driver.js';
 import { lockCases } from './cases/lock.js';
 import { rwlockCases } from './cases/rwlock.js';
 import { semaphoreCases } from './cases/semaphore.js';
+import { barrierCases } from './cases/barrier.js';
+import { doubleBarrierCases } from './cases/double-barrier.js';
+import { electionCases } from './cases/election.js';
 import type { DriverFixture } from './fixture.js';
 import { useContext } from './harness.js';
 
@@ -32,5 +35,8 @@ export function conformance(fixture: DriverFixture): void {
     lockCases(fixture, context);
     rwlockCases(fixture, context);
     semaphoreCases(fixture, context);
+    barrierCases(fixture, context);
+    doubleBarrierCases(fixture, context);
+    electionCases(fixture, context);
   });
 }
