@@ -5,3 +5,14 @@
  */
 export { QueueLock, type Lock, type QueueLockKind } from './lock.js';
 export { NodeLease, type Lease } from './lease.js';
+export {
+  GroupRecipe,
+  listGroups,
+  type Group,
+  type GroupEvent,
+  type GroupOptions,
+  type GroupWatchOptions,
+  type JoinOptions,
+  type Membership,
+  type RejoinOutcome,
+} from './group.js';

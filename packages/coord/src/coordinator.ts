@@ -4,7 +4,7 @@
  * coordinator's session and released when it closes.
  */
 import { CoordError, type Driver, type Session, type SessionStateChange } from '@coord/core';
-import { QueueLock, type Lock } from '@coord/recipes';
+import { GroupRecipe, QueueLock, listGroups, type Group, type GroupOptions, type Lock } from '@coord/recipes';
 
 /** Events a {@link Coordinator} emits. */
 export interface CoordinatorEvents {
@@ -53,6 +53,34 @@ export class Coordinator implements AsyncDisposable {
   lock(path: string): Lock {
     this.#checkOpen();
     return new QueueLock(this.driver, path);
+  }
+
+  /**
+   * A group (Tooz-style membership) named `name`: `create()`, `delete()`, `join(id)`,
+   * `members()`, `watch()`. Groups live under a reserved root (`/.coord/groups`), apart from
+   * every path-based recipe. No I/O until used.
+   * @example
+   * ```ts
+   * const workers = coord.group<{ slots: number }>('workers');
+   * await workers.create().catch((e) => { if (!isCoordError(e, 'GROUP_EXISTS')) throw e; });
+   * await using me = await workers.join('worker-1', { capabilities: { slots: 4 }, rejoin: true });
+   * console.log(await workers.members()); // Map { 'worker-1' => { slots: 4 } }
+   * ```
+   * @throws CoordError `INVALID_ARGUMENT` for a malformed name (empty, `/`, `.`, `..`).
+   */
+  group<T = unknown>(name: string, options?: GroupOptions<T>): Group<T> {
+    this.#checkOpen();
+    return new GroupRecipe<T>(this.driver, name, options);
+  }
+
+  /**
+   * The names of every group (those made by `group(name).create()`), sorted.
+   * @example `const names = await coord.groups(); // ['workers']`
+   * @throws CoordError `CLOSED`.
+   */
+  async groups(): Promise<string[]> {
+    this.#checkOpen();
+    return listGroups(this.driver);
   }
 
   /**

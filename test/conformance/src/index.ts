@@ -9,6 +9,7 @@
  */
 import { afterAll, beforeAll, describe } from '@jest/globals';
 import { driverCases } from './cases/driver.js';
+import { groupCases } from './cases/group.js';
 import { lockCases } from './cases/lock.js';
 import type { DriverFixture } from './fixture.js';
 import { useContext } from './harness.js';
@@ -28,5 +29,6 @@ export function conformance(fixture: DriverFixture): void {
     const context = useContext(fixture);
     driverCases(fixture, context);
     lockCases(fixture, context);
+    groupCases(fixture, context);
   });
 }
