@@ -138,8 +138,7 @@ class GroupWatcher<T> {
     this.#all = this.#markerFired = this.#childrenFired = false;
     this.#membersFired.clear();
     const fresh = children ? await this.#readChildren() : new Set<string>();
-    const again = members.filter((member) => this.#known.has(member) && !fresh.has(member));
-    this.#events.push(...(await Promise.all(again.map((member) => this.#readMember(member)))).flat());
+    await this.#readMembers(members.filter((member) => this.#known.has(member) && !fresh.has(member)));
     if (marker) await this.#readMarker();
   }
 
@@ -157,8 +156,22 @@ class GroupWatcher<T> {
       this.#events.push({ type: 'leave', member, capabilities: known.capabilities });
     }
     const fresh = [...names].filter((member) => !this.#known.has(member));
-    this.#events.push(...(await Promise.all(fresh.map((member) => this.#readMember(member)))).flat());
+    await this.#readMembers(fresh);
     return new Set(fresh);
+  }
+
+  /**
+   * Reads members in parallel and queues their events in the given order. The events of the
+   * reads that succeeded are queued even if another failed: they are already in `#known`.
+   */
+  async #readMembers(members: readonly string[]): Promise<void> {
+    const results = await Promise.allSettled(members.map((member) => this.#readMember(member)));
+    let failure: PromiseRejectedResult | undefined;
+    for (const result of results) {
+      if (result.status === 'fulfilled') this.#events.push(...result.value);
+      else failure ??= result;
+    }
+    if (failure !== undefined) throw failure.reason;
   }
 
   /** Reads one member (arming its watch) and returns what changed since the last read. */

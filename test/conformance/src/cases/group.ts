@@ -134,9 +134,14 @@ export function groupCases(fixture: DriverFixture, context: () => TestContext): 
       const outcomes = { deleted: 0, kept: 0 };
       for (let round = 0; round < 12; round += 1) {
         await coords[0]!.group(name).create();
-        const joins = coords.map((coord, i) => coord.group(name).join(`m${i}`).then((m) => m, (error: { code?: string }) => error.code));
-        await delay(round % 4); // vary who wins
-        const deletion = coords[1]!.group(name).delete().then(() => 'deleted', (error: { code?: string }) => error.code);
+        // The delete is sent after `round % 6` of the joins, so both outcomes occur.
+        const joins: Promise<Membership<unknown> | string | undefined>[] = [];
+        let deletion: Promise<string | undefined> | undefined;
+        coords.forEach((coord, i) => {
+          if (i === round % 6) deletion = coords[1]!.group(name).delete().then(() => 'deleted', (error: { code?: string }) => error.code);
+          joins.push(coord.group(name).join(`m${i}`).then((m) => m, (error: { code?: string }) => error.code));
+        });
+        deletion ??= coords[1]!.group(name).delete().then(() => 'deleted', (error: { code?: string }) => error.code);
         const [results, deleted] = await Promise.all([Promise.all(joins), deletion]);
         if (deleted === 'deleted') {
           outcomes.deleted += 1;
