@@ -147,8 +147,12 @@ export interface Group<T = unknown> {
    * ```ts
    * for await (const { type, member, capabilities } of group.watch({ signal })) console.log(type, member, capabilities);
    * ```
+   * A member that joined and left entirely between two reads of the watch is not reported.
+   * Transient failures after the first read are retried (the next read reports what changed
+   * meanwhile); the watch also carries on across its own session's expiry.
    * @throws CoordError (from the iteration) `GROUP_NOT_FOUND` if the group does not exist or
-   *   is deleted; `CLOSED` when the coordinator closes.
+   *   is deleted (after the events before it); `CLOSED` when the coordinator closes; the
+   *   driver's error if the first read fails.
    */
   watch(options?: GroupWatchOptions): AsyncIterable<GroupEvent<T>>;
 }
