@@ -5,6 +5,8 @@
  */
 export { QueueLock, type Lock, type QueueLockKind } from './lock.js';
 export { NodeLease, type Lease } from './lease.js';
+export { QueueReadWriteLock, type ReadWriteLock } from './rwlock.js';
+export { LeaseSemaphore, type Semaphore, type SemaphoreOptions } from './semaphore.js';
 export {
   GroupRecipe,
   listGroups,

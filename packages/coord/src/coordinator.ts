@@ -4,7 +4,9 @@
  * coordinator's session and released when it closes.
  */
 import { CoordError, type Driver, type Session, type SessionStateChange } from '@coord/core';
-import { GroupRecipe, QueueLock, listGroups, type Group, type GroupOptions, type Lock } from '@coord/recipes';
+import { QueueLock, type Lock } from '@coord/recipes';
+import { LeaseSemaphore, QueueReadWriteLock, type ReadWriteLock, type Semaphore, type SemaphoreOptions } from '@coord/recipes';
+import { GroupRecipe, listGroups, type Group, type GroupOptions } from '@coord/recipes';
 
 /** Events a {@link Coordinator} emits. */
 export interface CoordinatorEvents {
@@ -53,6 +55,43 @@ export class Coordinator implements AsyncDisposable {
   lock(path: string): Lock {
     this.#checkOpen();
     return new QueueLock(this.driver, path);
+  }
+
+  /**
+   * A FIFO read-write lock at `path`: `read` is shared by any number of readers, `write` is
+   * exclusive. A reader waits only for writers queued ahead of it; a writer waits for
+   * everyone ahead; a reader arriving after a waiting writer queues behind it, so writers
+   * never starve. Both sides are {@link Lock}s with fencing tokens. No I/O until used.
+   * @example
+   * ```ts
+   * const rw = coord.rwlock('/config');
+   * const value = await rw.read.withLock(async () => readConfig());
+   * await using held = await rw.write.acquire({ timeout: 5_000 });
+   * await writeConfig({ fencingToken: held.token });
+   * ```
+   * @throws CoordError `INVALID_ARGUMENT` for a malformed path; `CLOSED` after `close()`.
+   */
+  rwlock(path: string): ReadWriteLock {
+    this.#checkOpen();
+    return new QueueReadWriteLock(this.driver, path);
+  }
+
+  /**
+   * A counting semaphore at `path`: at most `permits` holders at once, waiters served FIFO
+   * without a herd, and a dead holder's permit returned with its session. Every client of
+   * one semaphore must use the same `permits`; one that disagrees fails with `CONFLICT`.
+   * No I/O until used.
+   * @example
+   * ```ts
+   * const renderers = coord.semaphore('/render', { permits: 3 });
+   * await renderers.withLock(async (permit) => render({ signal: permit.signal }), { timeout: 10_000 });
+   * ```
+   * @throws CoordError `INVALID_ARGUMENT` for a malformed path or a `permits` that is not a
+   *   positive safe integer; `CLOSED` after `close()`.
+   */
+  semaphore(path: string, options: SemaphoreOptions): Semaphore {
+    this.#checkOpen();
+    return new LeaseSemaphore(this.driver, path, options);
   }
 
   /**

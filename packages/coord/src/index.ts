@@ -5,6 +5,7 @@
 export { connect, type ConnectOptions } from './connect.js';
 export { Coordinator, type CoordinatorEvents } from './coordinator.js';
 export type { Lock, Lease } from '@coord/recipes';
+export type { ReadWriteLock, Semaphore, SemaphoreOptions } from '@coord/recipes';
 export type { Group, GroupEvent, GroupOptions, GroupWatchOptions, JoinOptions, Membership, RejoinOutcome } from '@coord/recipes';
 export {
   CoordError,

@@ -14,3 +14,10 @@ export {
 } from './counting-driver.js';
 export { rejectedCoordError, thrownCoordError } from './errors.js';
 export { eventually } from './polling.js';
+export {
+  startFaultProxy,
+  type FaultProxy,
+  type FaultProxyOptions,
+  type FaultProxyStats,
+} from './proxy/fault-proxy.js';
+export type { Fault } from './proxy/fault.js';

@@ -11,6 +11,8 @@ import { afterAll, beforeAll, describe } from '@jest/globals';
 import { driverCases } from './cases/driver.js';
 import { groupCases } from './cases/group.js';
 import { lockCases } from './cases/lock.js';
+import { rwlockCases } from './cases/rwlock.js';
+import { semaphoreCases } from './cases/semaphore.js';
 import type { DriverFixture } from './fixture.js';
 import { useContext } from './harness.js';
 
@@ -29,6 +31,8 @@ export function conformance(fixture: DriverFixture): void {
     const context = useContext(fixture);
     driverCases(fixture, context);
     lockCases(fixture, context);
+    rwlockCases(fixture, context);
+    semaphoreCases(fixture, context);
     groupCases(fixture, context);
   });
 }
