@@ -10,3 +10,14 @@ export { LeaseSemaphore, type Semaphore, type SemaphoreOptions } from './semapho
 export { NodeBarrier, type Barrier, type RaiseOptions } from './barrier.js';
 export { NodeDoubleBarrier, type DoubleBarrier, type DoubleBarrierOptions, type BarrierMember } from './double-barrier.js';
 export { QueueElection, type Election, type ElectionOptions, type Leader, type Leadership, type ObserveOptions } from './election.js';
+export {
+  GroupRecipe,
+  listGroups,
+  type Group,
+  type GroupEvent,
+  type GroupOptions,
+  type GroupWatchOptions,
+  type JoinOptions,
+  type Membership,
+  type RejoinOutcome,
+} from './group.js';

@@ -5,7 +5,9 @@
  */
 import { CoordError, type Driver, type Session, type SessionStateChange } from '@coord/core';
 import {
+  GroupRecipe,
   LeaseSemaphore,
+  listGroups,
   NodeBarrier,
   NodeDoubleBarrier,
   QueueElection,
@@ -16,6 +18,8 @@ import {
   type DoubleBarrierOptions,
   type Election,
   type ElectionOptions,
+  type Group,
+  type GroupOptions,
   type Lock,
   type ReadWriteLock,
   type Semaphore,
@@ -160,6 +164,34 @@ export class Coordinator implements AsyncDisposable {
   election<T = unknown>(path: string, options: ElectionOptions<T> = {}): Election<T> {
     this.#checkOpen();
     return new QueueElection<T>(this.driver, path, options);
+  }
+
+  /**
+   * A group (Tooz-style membership) named `name`: `create()`, `delete()`, `join(id)`,
+   * `members()`, `watch()`. Groups live under a reserved root (`/.coord/groups`), apart from
+   * every path-based recipe. No I/O until used.
+   * @example
+   * ```ts
+   * const workers = coord.group<{ slots: number }>('workers');
+   * await workers.create().catch((e) => { if (!isCoordError(e, 'GROUP_EXISTS')) throw e; });
+   * await using me = await workers.join('worker-1', { capabilities: { slots: 4 }, rejoin: true });
+   * console.log(await workers.members()); // Map { 'worker-1' => { slots: 4 } }
+   * ```
+   * @throws CoordError `INVALID_ARGUMENT` for a malformed name (empty, `/`, `.`, `..`).
+   */
+  group<T = unknown>(name: string, options?: GroupOptions<T>): Group<T> {
+    this.#checkOpen();
+    return new GroupRecipe<T>(this.driver, name, options);
+  }
+
+  /**
+   * The names of every group (those made by `group(name).create()`), sorted.
+   * @example `const names = await coord.groups(); // ['workers']`
+   * @throws CoordError `CLOSED`.
+   */
+  async groups(): Promise<string[]> {
+    this.#checkOpen();
+    return listGroups(this.driver);
   }
 
   /**

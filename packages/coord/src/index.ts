@@ -8,6 +8,7 @@ export type { Lock, Lease } from '@coord/recipes';
 export type { ReadWriteLock, Semaphore, SemaphoreOptions } from '@coord/recipes';
 export type { Barrier, RaiseOptions, DoubleBarrier, DoubleBarrierOptions, BarrierMember } from '@coord/recipes';
 export type { Election, ElectionOptions, Leader, Leadership, ObserveOptions } from '@coord/recipes';
+export type { Group, GroupEvent, GroupOptions, GroupWatchOptions, JoinOptions, Membership, RejoinOutcome } from '@coord/recipes';
 export {
   CoordError,
   ErrorCode,

@@ -9,6 +9,7 @@
  */
 import { afterAll, beforeAll, describe } from '@jest/globals';
 import { driverCases } from './cases/driver.js';
+import { groupCases } from './cases/group.js';
 import { lockCases } from './cases/lock.js';
 import { rwlockCases } from './cases/rwlock.js';
 import { semaphoreCases } from './cases/semaphore.js';
@@ -38,5 +39,6 @@ export function conformance(fixture: DriverFixture): void {
     barrierCases(fixture, context);
     doubleBarrierCases(fixture, context);
     electionCases(fixture, context);
+    groupCases(fixture, context);
   });
 }
