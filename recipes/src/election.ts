@@ -21,7 +21,6 @@ import {
   jsonCodec,
   linkSignals,
   raceAbort,
-  throwIfAborted,
   type Codec,
   type Driver,
   type NodeRef,
@@ -60,7 +59,7 @@ export interface Leadership<T> extends Lease {
 
 /** Options of {@link Election.observe}. */
 export interface ObserveOptions {
-  /** Ends the iteration: the pending `next()` rejects with `ABORTED`. */
+  /** Ends the iteration quietly when it aborts (like `break`): the pending `next()` resolves `done`. */
   readonly signal?: AbortSignal;
 }
 
@@ -89,7 +88,7 @@ export interface Election<T> {
    * Yields the current leader (or `undefined`), then each change of leader, never the same
    * state twice in a row. Leaving the loop (or aborting `signal`) cancels its watch.
    * @example `for await (const leader of election.observe({ signal })) console.log(leader?.value);`
-   * @throws CoordError `ABORTED` (from `next()`, once `signal` aborts), `CLOSED`.
+   * @throws CoordError `CLOSED`. Never `ABORTED`: aborting `signal` just ends the loop.
    */
   observe(options?: ObserveOptions): AsyncIterable<Leader<T> | undefined>;
 }
@@ -149,9 +148,9 @@ export class QueueElection<T> implements Election<T> {
    * (`return()` runs the `finally`) — so nothing outlives the iteration.
    */
   async *#observe(signal: AbortSignal | undefined): AsyncGenerator<Leader<T> | undefined, void, undefined> {
-    throwIfAborted(signal, this.#what);
     let last: bigint | 'none' | undefined;
-    for (;;) {
+    const ended = (): boolean => signal?.aborted === true;
+    while (!ended()) {
       const round = new AbortController();
       const linked = linkSignals(signal, round.signal);
       try {
@@ -163,7 +162,10 @@ export class QueueElection<T> implements Election<T> {
           yield seen.leader;
         }
         if (seen.changed !== undefined) await raceAbort(seen.changed, signal, this.#what);
-        throwIfAborted(signal, this.#what);
+      } catch (error) {
+        // The caller's signal is how an observation is meant to end: quietly, like `break`.
+        if (ended()) return;
+        throw error;
       } finally {
         round.abort();
         linked.dispose();
