@@ -206,8 +206,10 @@ export class Server implements ServerHandle {
 
   #exited(run: ServerProcess, info: Parameters<typeof ServerProcess.describe>[0]): void {
     if (this.#run !== run) return;
+    const wasServing = this.#state === 'running' || this.#state === 'paused';
     if (this.#state !== 'stopped') this.#state = 'down';
-    if (!this.#expectExit && this.#stopped === undefined) {
+    // During a start the start's own error reports the exit.
+    if (wasServing && !this.#expectExit && this.#stopped === undefined) {
       // A crash nobody asked for: say so where a test's output will show it.
       process.stderr.write(
         `@coord/testing: ${this.label} ${ServerProcess.describe(info)} unexpectedly; last lines:\n${this.#log.tail()}\n`,

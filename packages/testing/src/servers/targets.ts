@@ -18,7 +18,8 @@ export function endpointsOf(target: ServerTarget): Endpoint[] {
   let rest = scheme ? url.slice(scheme[0].length) : url;
   rest = rest.replace(/[/?#].*$/s, '');
   rest = rest.slice(rest.lastIndexOf('@') + 1);
-  const fallback = DEFAULT_PORTS[(scheme?.[1] ?? '').replace(/s$/, '').toLowerCase()] ?? 0;
+  const name = (scheme?.[1] ?? '').toLowerCase();
+  const fallback = DEFAULT_PORTS[name] ?? DEFAULT_PORTS[name.slice(0, -1)] ?? 0; // etcds, rediss
   const endpoints = rest
     .split(',')
     .filter(Boolean)
