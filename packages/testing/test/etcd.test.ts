@@ -3,7 +3,7 @@
 import { afterAll, afterEach, beforeAll, expect, it } from '@jest/globals';
 import { Etcd3 } from 'etcd3';
 import { existsSync } from 'node:fs';
-import { revokeEtcdLease, startEtcd, startEtcdCluster, type ClusterHandle, type ServerHandle } from '../src/index.js';
+import { eventually, revokeEtcdLease, serverStats, startEtcd, startEtcdCluster, type ClusterHandle, type ServerHandle } from '../src/index.js';
 import { portIsFree } from '../src/servers/ports.js';
 import { describeWith, running } from './helpers.js';
 
@@ -67,12 +67,17 @@ describeEtcd('etcd server', () => {
     const id = await lease.grant();
     await lease.put('session-key').value('mine');
     expect(await etcd3.get('session-key').string()).toBe('mine');
+    const watcher = await etcd3.watch().key('session-key').create();
+    expect(await serverStats(etcd)).toEqual({ sessions: 1, watches: 1, ephemeralNodes: 1 });
 
     expect(await revokeEtcdLease(etcd, id)).toBe(true);
 
     expect(await etcd3.get('session-key').string()).toBeNull();
     await expect(lease.keepaliveOnce()).rejects.toThrow(/lease/i);
     expect(await revokeEtcdLease(etcd.url, id)).toBe(false);
+    await watcher.cancel();
+    await eventually(async () => (await serverStats(etcd)).watches === 0, 'watcher cancelled', 5_000);
+    expect(await serverStats(etcd)).toEqual({ sessions: 0, watches: 0, ephemeralNodes: 0 });
   });
 
   it('stop is graceful, final, and leaves no process, directory or port behind', async () => {

@@ -2,7 +2,7 @@
 import { afterAll, afterEach, beforeAll, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { existsSync } from 'node:fs';
-import { deleteRedisKey, startRedis, type ServerHandle } from '../src/index.js';
+import { deleteRedisKey, eventually, serverStats, startRedis, type ServerHandle } from '../src/index.js';
 import { portIsFree } from '../src/servers/ports.js';
 import { withDeadline } from '../src/servers/net.js';
 import { describeWith, failsWithin, ping, running } from './helpers.js';
@@ -17,7 +17,7 @@ function client(server: ServerHandle): Redis {
 }
 
 afterEach(() => {
-  for (const redis of clients.splice(0)) redis.disconnect();
+  for (const redis of clients.splice(0)) if (redis.status !== 'end') redis.disconnect();
 });
 
 describeRedis('Redis server', () => {
@@ -68,6 +68,16 @@ describeRedis('Redis server', () => {
     await ioredis.select(0);
     expect(await ioredis.exists('coord:session:abc')).toBe(0);
     expect(await deleteRedisKey(redis, 'coord:session:abc')).toBe(false);
+  });
+
+  it('serverStats counts client connections and pub/sub subscriptions', async () => {
+    const subscriber = client(redis);
+    await subscriber.subscribe('coord:watch');
+    await subscriber.psubscribe('coord:*');
+    expect(await serverStats(redis)).toEqual({ sessions: 1, watches: 2, ephemeralNodes: undefined });
+    subscriber.disconnect();
+    await eventually(async () => (await serverStats(redis)).sessions === 0, 'connection closed', 5_000);
+    expect(await serverStats(redis)).toEqual({ sessions: 0, watches: 0, ephemeralNodes: undefined });
   });
 
   it('stop is graceful, final, and leaves no process, directory or port behind', async () => {

@@ -6,6 +6,7 @@ import {
   eventually,
   expireZooKeeperSession,
   fourLetterWord,
+  serverStats,
   startZooKeeper,
   startZooKeeperEnsemble,
   type ClusterHandle,
@@ -80,6 +81,7 @@ describeZooKeeper('ZooKeeper server', () => {
     const id = formatSessionId(victim.session.id);
     const before = await zkCli(zk.port, 'stat', '/victim');
     expect(before.output).toContain(`ephemeralOwner = ${id}`);
+    expect(await serverStats(zk)).toEqual({ sessions: 1, watches: 0, ephemeralNodes: 1 });
 
     expect(await expireZooKeeperSession(zk, id, victim.session.password.toString('hex'))).toBe(true);
 
@@ -94,6 +96,8 @@ describeZooKeeper('ZooKeeper server', () => {
     expect(after.output).toContain('Node does not exist: /victim');
     // Expiring it again reports that it was already gone.
     expect(await expireZooKeeperSession(zk.url, victim.session.id, victim.session.password)).toBe(false);
+    await eventually(async () => (await serverStats(zk)).sessions === 0, 'no session left', 5_000);
+    expect(await serverStats(zk)).toEqual({ sessions: 0, watches: 0, ephemeralNodes: 0 });
   });
 
   it('stop is graceful, final, and leaves no process, directory or port behind', async () => {

@@ -4,7 +4,7 @@
  * gRPC client. Each call opens and closes its own connection (no pooled sockets or timers
  * outlive it).
  */
-import { request } from 'node:http';
+import { get, request } from 'node:http';
 import type { Endpoint } from './net.js';
 
 /** etcd's keys and values are bytes, base64 in JSON. */
@@ -80,4 +80,28 @@ export interface EtcdStatus {
 /** The fields of `/v3/cluster/member/list` used here. */
 export interface EtcdMemberList {
   readonly members: readonly { readonly ID: string; readonly name?: string; readonly clientURLs?: readonly string[] }[];
+}
+
+/**
+ * Reads one gauge (e.g. `etcd_debugging_mvcc_watcher_total`) from the client port's
+ * Prometheus `/metrics`.
+ * @throws Error if the metric is absent or the request fails.
+ */
+export function etcdMetric(endpoint: Endpoint, name: string, signal: AbortSignal): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = get({ host: endpoint.host, port: endpoint.port, path: '/metrics', agent: false, signal }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('error', reject);
+      res.on('end', () => {
+        const line = Buffer.concat(chunks)
+          .toString('utf8')
+          .split('\n')
+          .find((text) => text.startsWith(`${name} `));
+        if (line === undefined) reject(new Error(`etcd: no metric ${name}`));
+        else resolve(Number(line.slice(name.length + 1)));
+      });
+    });
+    req.on('error', reject);
+  });
 }

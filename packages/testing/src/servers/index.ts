@@ -25,3 +25,4 @@ export {
 } from './faults.js';
 export type { ServerTarget } from './targets.js';
 export { sweepOrphans } from './reaper.js';
+export { describeLeaks, serverStats, type ServerStats } from './stats.js';
