@@ -19,7 +19,7 @@ export interface ServerOptions {
   readonly stopTimeout?: number;
   /** Bytes of output kept for {@link ServerHandle.log} (default 512 KiB). */
   readonly logLimit?: number;
-  /** Extra command-line arguments for the server. */
+  /** Extra command-line arguments for the server (for ZooKeeper: JVM options). */
   readonly extraArgs?: readonly string[];
 }
 

@@ -30,6 +30,7 @@ export class ServerProcess {
   readonly #child: ChildProcess;
   /** Resolves when the process has exited (never rejects). */
   readonly exited: Promise<ExitInfo>;
+  readonly #exitController = new AbortController();
   #exit: ExitInfo | undefined;
 
   /** Spawns `launch`, appending its output to `log` (lines prefixed by `label` when mirrored). */
@@ -52,6 +53,7 @@ export class ServerProcess {
         if (this.#exit !== undefined) return;
         this.#exit = info;
         if (pid !== undefined) untrackProcess(pid);
+        this.#exitController.abort(new Error(`the server ${ServerProcess.describe(info)}`));
         resolve(info);
       };
       this.#child.once('error', (error) => done({ code: null, signal: null, error }));
@@ -67,6 +69,11 @@ export class ServerProcess {
   /** The process id (undefined if the spawn failed). */
   get pid(): number | undefined {
     return this.#child.pid;
+  }
+
+  /** Aborted when the process exits (to cut short whatever waits on it). */
+  get exitSignal(): AbortSignal {
+    return this.#exitController.signal;
   }
 
   /** How it ended, once it has. */

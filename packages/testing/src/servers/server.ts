@@ -130,6 +130,9 @@ export class Server implements ServerHandle {
    */
   async start(waitUntilReady = true): Promise<void> {
     if (this.#stopped !== undefined) throw new CoordError('CLOSED', `@coord/testing: ${this.label} was stopped`);
+    if (this.#run !== undefined && this.#run.exit === undefined) {
+      throw new CoordError('INVALID_ARGUMENT', `@coord/testing: ${this.label} is already running`);
+    }
     this.#state = 'starting';
     this.#expectExit = false;
     const run = new ServerProcess(this.#spec.launch(), this.#log, this.label);
@@ -231,12 +234,23 @@ export class Server implements ServerHandle {
         throw this.#failure('TIMEOUT', `did not answer within ${this.#startTimeout} ms`, lastError);
       }
       try {
-        await this.#spec.probe(AbortSignal.timeout(Math.min(left, PROBE_TIMEOUT)));
+        await this.#probe(run, Math.min(left, PROBE_TIMEOUT));
         if (run.exit === undefined) return;
       } catch (error) {
         lastError = error;
       }
       await Promise.race([sleep(Math.min(PROBE_INTERVAL, left)), run.exited]);
+    }
+  }
+
+  /** One probe, given up after `ms` or as soon as the process exits. */
+  async #probe(run: ServerProcess, ms: number): Promise<void> {
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new Error(`no answer within ${ms} ms`)), ms);
+    try {
+      await this.#spec.probe(AbortSignal.any([deadline.signal, run.exitSignal]));
+    } finally {
+      clearTimeout(timer);
     }
   }
 
