@@ -155,6 +155,7 @@ export class Server implements ServerHandle {
   }
 
   async restart(options: RestartOptions = {}): Promise<void> {
+    if (this.#stopped !== undefined) throw new CoordError('CLOSED', `@coord/testing: ${this.label} was stopped`);
     const run = this.#run;
     if (run !== undefined && run.exit === undefined) {
       this.#expectExit = true;
