@@ -2,18 +2,12 @@
  * The fault proxy in front of a real `redis-server`, spoken to in raw RESP over node:net (no
  * client library), so what is checked is exactly what the server did and what the client saw.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startFaultProxy, type FaultProxy } from '../src/index.js';
+import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from '@jest/globals';
+import { startFaultProxy, startRedis, type FaultProxy, type ServerHandle } from '../src/index.js';
 import { eventually } from '../src/polling.js';
+import { describeWith } from './helpers.js';
 import { LineClient, type Outcome } from './support/line-client.js';
-import { unusedPort } from './support/servers.js';
 
-const REDIS_SERVER = '/usr/bin/redis-server';
 const SILENCE_MS = 300;
 
 /** One RESP command (an array of bulk strings). */
@@ -26,61 +20,9 @@ async function command(client: LineClient, ms: number, ...args: string[]): Promi
   return client.next(ms);
 }
 
-interface Redis {
-  readonly port: number;
-  readonly process: ChildProcess;
-  readonly dir: string;
-  readonly log: string[];
-}
-
-async function startRedis(): Promise<Redis> {
-  const dir = await mkdtemp(join(tmpdir(), 'coord-proxy-redis-'));
-  const port = await unusedPort();
-  const log: string[] = [];
-  const child = spawn(
-    REDIS_SERVER,
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  for (const stream of [child.stdout, child.stderr]) stream?.on('data', (chunk: Buffer) => log.push(chunk.toString()));
-  // If the test process dies before afterAll, the server must not outlive it.
-  const killOnExit = (): void => void child.kill('SIGKILL');
-  process.once('exit', killOnExit);
-  child.once('exit', () => process.off('exit', killOnExit));
-  const redis = { port, process: child, dir, log };
-  const until = performance.now() + 10_000;
-  while (performance.now() < until && child.exitCode === null) {
-    const client = await LineClient.open(port).catch(() => undefined);
-    const answer = client && (await command(client, 1_000, 'PING'));
-    await client?.close();
-    if (answer && 'line' in answer && answer.line === '+PONG') return redis;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  await stopRedis(redis);
-  throw new Error(`redis-server did not answer PING on port ${port} within 10 s:\n${log.join('')}`);
-}
-
-async function stopRedis(redis: Redis): Promise<void> {
-  if (redis.process.exitCode === null && redis.process.signalCode === null) {
-    const exited = new Promise((resolve) => redis.process.once('exit', resolve));
-    redis.process.kill('SIGKILL');
-    await exited;
-  }
-  await rm(redis.dir, { recursive: true, force: true });
-}
-
-const available = existsSync(REDIS_SERVER);
-if (!available && process.env['CI'] === 'true') {
-  describe('FaultProxy with a real Redis', () => {
-    it('needs redis-server', () => {
-      throw new Error(`${REDIS_SERVER} is missing: install the Debian package redis-server`);
-    });
-  });
-}
-
-// Outside CI a missing redis-server is a visible skip (install the Debian package redis-server).
-(available ? describe : describe.skip)('FaultProxy with a real Redis', () => {
-  let redis: Redis;
+// A missing redis-server is a visible skip outside CI and a failure under CI=true.
+describeWith('redis')('FaultProxy with a real Redis', () => {
+  let redis: ServerHandle;
   let proxy: FaultProxy;
   const clients: LineClient[] = [];
 
@@ -91,10 +33,10 @@ if (!available && process.env['CI'] === 'true') {
   }
 
   beforeAll(async () => {
-    redis = await startRedis();
+    redis = await startRedis({ appendOnly: false });
   }, 20_000);
   afterAll(async () => {
-    if (redis !== undefined) await stopRedis(redis);
+    await redis?.stop();
   });
   beforeEach(async () => {
     proxy = await startFaultProxy({ target: { host: '127.0.0.1', port: redis.port } });
