@@ -5,3 +5,14 @@
  */
 export { QueueLock, type Lock, type QueueLockKind } from './lock.js';
 export { NodeLease, type Lease } from './lease.js';
+export {
+  DistributedQueue,
+  MAX_PRIORITY,
+  MIN_PRIORITY,
+  type ConsumeOptions,
+  type Message,
+  type MessageState,
+  type PutOptions,
+  type Queue,
+  type QueueOptions,
+} from './queue.js';

@@ -5,6 +5,7 @@
  */
 import { CoordError, type Driver, type Session, type SessionStateChange } from '@coord/core';
 import { QueueLock, type Lock } from '@coord/recipes';
+import { DistributedQueue, type Queue, type QueueOptions } from '@coord/recipes';
 
 /** Events a {@link Coordinator} emits. */
 export interface CoordinatorEvents {
@@ -53,6 +54,27 @@ export class Coordinator implements AsyncDisposable {
   lock(path: string): Lock {
     this.#checkOpen();
     return new QueueLock(this.driver, path);
+  }
+
+  /**
+   * A distributed queue at `path`: priorities (lower first), FIFO within a priority, and
+   * at-least-once delivery — a taken message is claimed by this coordinator's session and
+   * comes back to the queue on `nack()` or when the session ends; an acked message is never
+   * delivered again. Values go through `options.codec` (default JSON; `rawCodec` passes
+   * `Uint8Array` through). No I/O until used.
+   * @example
+   * ```ts
+   * const jobs = coord.queue<{ file: string }>('/jobs');
+   * await jobs.put({ file: 'a.png' });
+   * await using message = await jobs.take({ timeout: 10_000 });
+   * await resize(message.value.file);
+   * await message.ack();
+   * ```
+   * @throws CoordError `INVALID_ARGUMENT` for a malformed path, `CLOSED` after `close()`.
+   */
+  queue<T = unknown>(path: string, options: QueueOptions<T> = {}): Queue<T> {
+    this.#checkOpen();
+    return new DistributedQueue<T>(this.driver, path, options);
   }
 
   /**

@@ -5,6 +5,8 @@
 export { connect, type ConnectOptions } from './connect.js';
 export { Coordinator, type CoordinatorEvents } from './coordinator.js';
 export type { Lock, Lease } from '@coord/recipes';
+export { MAX_PRIORITY, MIN_PRIORITY } from '@coord/recipes';
+export type { ConsumeOptions, Message, MessageState, PutOptions, Queue, QueueOptions } from '@coord/recipes';
 export {
   CoordError,
   ErrorCode,

@@ -10,6 +10,7 @@
 import { afterAll, beforeAll, describe } from '@jest/globals';
 import { driverCases } from './cases/driver.js';
 import { lockCases } from './cases/lock.js';
+import { queueCases } from './cases/queue.js';
 import type { DriverFixture } from './fixture.js';
 import { useContext } from './harness.js';
 
@@ -28,5 +29,6 @@ export function conformance(fixture: DriverFixture): void {
     const context = useContext(fixture);
     driverCases(fixture, context);
     lockCases(fixture, context);
+    queueCases(fixture, context);
   });
 }

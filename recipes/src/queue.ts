@@ -1,0 +1,351 @@
+/**
+ * Distributed queue: priorities (lower first), FIFO within a priority, at-least-once delivery.
+ *
+ * Protocol. Under the queue's path:
+ * - `items/msg-<priority>-<attempt>-<seq>`: one persistent sequential node per message,
+ *   holding the encoded value (naming in `internal/queue-items.ts`). Delivery order is
+ *   (priority, seq). An item lives until it is acked.
+ * - `claims/<item name>`: an ephemeral plain node whose create is the claim. The create fails
+ *   `NODE_EXISTS` when another consumer holds the item, so two consumers never hold the same
+ *   message, and it goes with its session, so a dead consumer's messages come back. A claim
+ *   is never adopted because our session owns it: two takes of one coordinator share a
+ *   session, yet must not share a message.
+ * - `takers/take-<attempt>-<seq>`: a {@link QueueLock} that lines up waiting takers.
+ *
+ * Take. The fast path reads `items`, `claims` and `takers` in parallel and, when there is an
+ * unclaimed item and nobody waits, claims the first one: 3 reads (one round trip), 1 create,
+ * 1 get = 5 requests. Otherwise the taker queues on the lock, so only the head of the line
+ * watches the queue and the others each watch their predecessor in the line: one new item
+ * wakes one waiter (no herd). The head lists `items` with a watch and, if items exist but all
+ * are claimed, `claims` with a watch too — a claim disappears when its consumer nacks or
+ * dies — and on any change re-reads (DESIGN §4 rule 2). Checking `takers` on the fast path
+ * keeps newcomers from overtaking a waiting line; a newcomer racing the head for an item is
+ * harmless (one claim create wins). After a claim, the item is read back: it may have been
+ * acked between the listing and the claim (the acker deletes the item before its claim),
+ * and then the claim is dropped and the next item tried.
+ *
+ * Ack deletes the item, then the claim (2 requests); nack deletes the claim (1); put is one
+ * sequential create. `size()` is one listing: messages not yet acked, in flight ones included.
+ *
+ * Session loss. Claims and taker nodes are ephemeral: a consumer whose session ends loses its
+ * claims, so its un-acked messages are delivered again, and leaves the line of takers. A
+ * message's `signal` aborts when its claim may be gone (see `NodeLease`); acking then fails
+ * rather than delete an item another consumer may hold. A pending take rejects with
+ * `SESSION_EXPIRED`; a take that times out or is aborted leaves no node and no watch behind.
+ * Items are persistent: a producer's session has no bearing on them.
+ */
+import {
+  CoordError,
+  callSignal,
+  checkTimeout,
+  isCoordError,
+  jsonCodec,
+  joinPath,
+  linkSignals,
+  raceAbort,
+  throwIfAborted,
+  validatePath,
+  type Codec,
+  type Driver,
+  type NodeRef,
+  type Session,
+  type WaitOptions,
+  type WatchEvent,
+} from '@coord/core';
+import { attemptId } from './internal/attempt.js';
+import { checkPriority, deliveryOrder, itemPrefix, unclaimed, type Item } from './internal/queue-items.js';
+import { QueueMessage } from './internal/queue-message.js';
+import { everyEarlierNode } from './internal/wait-turn.js';
+import { QueueLock } from './lock.js';
+
+export { MAX_PRIORITY, MIN_PRIORITY } from './internal/queue-items.js';
+
+/** Where a taken message stands: held, acked (final) or nacked (back in the queue). */
+export type MessageState = 'held' | 'acked' | 'nacked';
+
+/** A message taken from a queue. Dispose it (or `nack()`) if it was not acked. */
+export interface Message<T> extends AsyncDisposable {
+  /**
+   * The decoded value.
+   * @throws CoordError `INVALID_ARGUMENT` if the codec cannot decode the stored bytes (a
+   *   poison message): `ack()` it to drop it, after saving `data` elsewhere if need be.
+   */
+  readonly value: T;
+  /** The stored bytes, as put. */
+  readonly data: Uint8Array;
+  /** The message id: the same for every delivery of this message (use it to deduplicate). */
+  readonly id: string;
+  /** The message's priority. */
+  readonly priority: number;
+  /** Fencing token of this delivery: strictly greater for every later delivery of the message. */
+  readonly token: bigint;
+  /** Aborted as soon as this consumer may no longer hold the message (its claim may be gone). */
+  readonly signal: AbortSignal;
+  /** Where the message stands. */
+  readonly state: MessageState;
+  /**
+   * Marks the message done: it is never delivered again. Idempotent.
+   * @throws CoordError `SESSION_EXPIRED`/`CLOSED`/`LOST` if the claim is gone (the message
+   *   will be delivered again), `LOST` after `nack()`, or a backend error (retry `ack()`).
+   */
+  ack(): Promise<void>;
+  /**
+   * Returns the message to the queue, in its old place, to be delivered again. Idempotent;
+   * a no-op after `ack()` and after the claim went with its session.
+   * @throws CoordError a backend error while the session lives (retry `nack()`).
+   */
+  nack(): Promise<void>;
+}
+
+/** Options of {@link Queue.put}. */
+export interface PutOptions {
+  /** An integer from `MIN_PRIORITY` (-2^31) to `MAX_PRIORITY` (2^31 - 1); lower first. Default 0. */
+  readonly priority?: number;
+}
+
+/** Options of {@link Queue.consume}. */
+export interface ConsumeOptions {
+  /** Ends the iteration (quietly) when it aborts. */
+  readonly signal?: AbortSignal;
+}
+
+/** Options of a queue. */
+export interface QueueOptions<T> {
+  /** Turns values into bytes and back (default: JSON). Producers and consumers must agree. */
+  readonly codec?: Codec<T>;
+}
+
+/** A distributed queue: what `coord.queue(path)` returns. Creating one does no I/O. */
+export interface Queue<T> {
+  /** The queue's path. */
+  readonly path: string;
+  /**
+   * Adds a message. Returns its id (the {@link Message.id} consumers will see).
+   * @example `await coord.queue('/jobs').put({ job: 'resize', id: 7 }, { priority: -1 })`
+   * @throws CoordError `INVALID_ARGUMENT` (bad priority, unencodable value), `PAYLOAD_TOO_LARGE`.
+   */
+  put(value: T, options?: PutOptions): Promise<string>;
+  /**
+   * Waits for the next message and claims it for this coordinator's session.
+   * @example
+   * ```ts
+   * await using message = await coord.queue('/jobs').take({ timeout: 10_000 });
+   * await handle(message.value);
+   * await message.ack(); // without it, disposal nacks: the message is delivered again
+   * ```
+   * @throws CoordError `TIMEOUT`, `ABORTED`, `SESSION_EXPIRED`, `CLOSED`.
+   */
+  take(options?: WaitOptions): Promise<Message<T>>;
+  /**
+   * Takes messages one after the other, for as long as the loop runs. Leaving the loop
+   * (`break`, a throw, or `signal` aborting) nacks every message it yielded that is neither
+   * acked nor nacked. Messages may be settled after the next one was taken.
+   * @example
+   * ```ts
+   * for await (const message of coord.queue('/jobs').consume({ signal })) {
+   *   await handle(message.value);
+   *   await message.ack();
+   * }
+   * ```
+   * @throws CoordError `SESSION_EXPIRED` when the session ends (the coordinator opens a
+   *   fresh one: call `consume()` again), `CLOSED`; never `ABORTED` (the loop just ends).
+   */
+  consume(options?: ConsumeOptions): AsyncGenerator<Message<T>, void, undefined>;
+  /**
+   * How many messages are not yet acked, including those taken and not yet settled.
+   * @throws CoordError `SESSION_EXPIRED`, `CLOSED`.
+   */
+  size(): Promise<number>;
+}
+
+const encoder = new TextEncoder();
+const TAKER = { prefix: 'take', blocks: everyEarlierNode, label: 'queue taker' } as const;
+
+/** A {@link Queue} over items, claims and a line of takers (see the module comment). */
+export class DistributedQueue<T> implements Queue<T> {
+  readonly path: string;
+  readonly #driver: Driver;
+  readonly #codec: Codec<T>;
+  readonly #items: string;
+  readonly #claims: string;
+  readonly #takers: QueueLock;
+  readonly #what: string;
+
+  /**
+   * @param driver the driver to use
+   * @param path the queue's directory (the queue owns its subtree)
+   * @param options the codec (default JSON; with JSON, `T` is not checked at run time)
+   */
+  constructor(driver: Driver, path: string, options: QueueOptions<T> = {}) {
+    this.path = validatePath(path, 'queue path');
+    this.#driver = driver;
+    this.#codec = options.codec ?? (jsonCodec as Codec<T>);
+    this.#items = joinPath(path, 'items');
+    this.#claims = joinPath(path, 'claims');
+    this.#takers = new QueueLock(driver, joinPath(path, 'takers'), TAKER);
+    this.#what = `queue ${path}`;
+  }
+
+  async put(value: T, options: PutOptions = {}): Promise<string> {
+    const priority = checkPriority(options.priority ?? 0, this.#what);
+    const data = this.#codec.encode(value);
+    const { node } = await this.#driver.createSequential(this.#items, itemPrefix(priority, attemptId()), data);
+    return node.name;
+  }
+
+  async take(options: WaitOptions = {}): Promise<Message<T>> {
+    const startedAt = performance.now();
+    checkTimeout(options.timeout, this.#what);
+    throwIfAborted(options.signal, this.#what);
+    const session = this.#liveSession();
+    const fast = await this.#takeAtOnce(session);
+    if (fast !== undefined) return fast;
+    const turn = await this.#takers.acquire(remaining(options, startedAt));
+    let message: QueueMessage<T> | undefined;
+    try {
+      using call = callSignal({ ...options, startedAt }, this.#what, session.signal);
+      message = await this.#waitAtHead(session, call.signal);
+      return message;
+    } finally {
+      // Leaving the line promptly matters more than anything: the next taker waits on us.
+      await turn.release().catch(async (error: unknown) => {
+        await message?.nack().catch(() => undefined);
+        throw error;
+      });
+    }
+  }
+
+  async *consume(options: ConsumeOptions = {}): AsyncGenerator<Message<T>, void, undefined> {
+    const yielded = new Set<QueueMessage<T>>();
+    const takeOptions = options.signal === undefined ? {} : { signal: options.signal };
+    try {
+      for (;;) {
+        let message: QueueMessage<T>;
+        try {
+          message = (await this.take(takeOptions)) as QueueMessage<T>;
+        } catch (error) {
+          if (options.signal?.aborted === true && isCoordError(error, 'ABORTED')) return;
+          throw error;
+        }
+        for (const earlier of yielded) if (earlier.state !== 'held') yielded.delete(earlier);
+        yielded.add(message);
+        yield message;
+      }
+    } finally {
+      await nackAll(yielded);
+    }
+  }
+
+  async size(): Promise<number> {
+    return deliveryOrder((await this.#driver.children(this.#items)).nodes).length;
+  }
+
+  /** The fast path: claims the first unclaimed item if nobody waits in line. */
+  async #takeAtOnce(session: Session): Promise<QueueMessage<T> | undefined> {
+    const [items, claims, takers] = await Promise.all([
+      this.#driver.children(this.#items),
+      this.#driver.children(this.#claims),
+      this.#driver.children(this.#takers.path),
+    ]);
+    if (takers.nodes.length > 0) return undefined;
+    return this.#claimFirst(unclaimed(deliveryOrder(items.nodes), claims.nodes), session);
+  }
+
+  /**
+   * The head of the line's watch loop: claim the first unclaimed item, else wait for a new
+   * item or (when every item is claimed) a claim to go, then look again.
+   */
+  async #waitAtHead(session: Session, signal: AbortSignal): Promise<QueueMessage<T>> {
+    for (;;) {
+      const step = new AbortController();
+      const linked = linkSignals(signal, step.signal);
+      try {
+        const items = await this.#driver.children(this.#items, { watch: true, signal: linked.signal });
+        const changes: Promise<WatchEvent>[] = [items.changed ?? Promise.resolve('changed')];
+        const pending = deliveryOrder(items.nodes);
+        if (pending.length > 0) {
+          const claims = await this.#driver.children(this.#claims, { watch: true, signal: linked.signal });
+          const free = unclaimed(pending, claims.nodes);
+          if (free.length > 0) {
+            // Drop the watches first: our own claim would otherwise fire the claims watch.
+            step.abort();
+            const message = await this.#claimFirst(free, session);
+            if (message !== undefined) return message;
+            continue; // every candidate was taken under us: read again
+          }
+          changes.push(claims.changed ?? Promise.resolve('changed'));
+        }
+        await raceAbort(Promise.race(changes), signal, this.#what);
+        throwIfAborted(signal, this.#what);
+      } finally {
+        step.abort();
+        linked.dispose();
+      }
+    }
+  }
+
+  /** Claims the first of `candidates` that can still be had. */
+  async #claimFirst(candidates: readonly Item[], session: Session): Promise<QueueMessage<T> | undefined> {
+    for (const item of candidates) {
+      const message = await this.#claim(item, session);
+      if (message !== undefined) return message;
+    }
+    return undefined;
+  }
+
+  /**
+   * Claims one item: undefined if someone else holds it or it was acked meanwhile. The claim
+   * carries the attempt id, so an operator (or a driver recovering a lost reply) can tell
+   * attempts apart.
+   */
+  async #claim(item: Item, session: Session): Promise<QueueMessage<T> | undefined> {
+    const path = joinPath(this.#claims, item.node.name);
+    let claim: NodeRef;
+    try {
+      claim = await this.#driver.create(path, encoder.encode(attemptId()), { ephemeral: true });
+    } catch (error) {
+      if (isCoordError(error, 'NODE_EXISTS')) return undefined;
+      throw error;
+    }
+    try {
+      if (claim.owner !== session.id) {
+        throw new CoordError('SESSION_EXPIRED', `${this.#what}: session ${session.id} ended during the claim`);
+      }
+      const { node } = await this.#driver.get(item.node.path);
+      if (node !== undefined && !session.signal.aborted) {
+        return new QueueMessage(this.#driver, item, claim, session, node.data, this.#codec, this.#what);
+      }
+      if (session.signal.aborted) throw abortError(session.signal);
+    } catch (error) {
+      await this.#driver.delete(path).catch(() => false);
+      throw error;
+    }
+    await this.#driver.delete(path); // acked between the listing and the claim
+    return undefined;
+  }
+
+  #liveSession(): Session {
+    const session = this.#driver.session;
+    if (session.signal.aborted) throw abortError(session.signal);
+    return session;
+  }
+}
+
+/** The options of a wait that started at `startedAt`, with the time already spent taken off. */
+function remaining(options: WaitOptions, startedAt: number): WaitOptions {
+  const rest = options.timeout === undefined ? {} : { timeout: Math.max(0, options.timeout - (performance.now() - startedAt)) };
+  return options.signal === undefined ? rest : { ...rest, signal: options.signal };
+}
+
+/** Nacks every message still held; throws the first failure after trying them all. */
+async function nackAll<T>(messages: Iterable<QueueMessage<T>>): Promise<void> {
+  const held = [...messages].filter((message) => message.state === 'held');
+  const results = await Promise.allSettled(held.map((message) => message.nack()));
+  const failed = results.find((result) => result.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
+}
+
+function abortError(signal: AbortSignal): CoordError {
+  const reason: unknown = signal.reason;
+  return isCoordError(reason) ? reason : new CoordError('INTERNAL', String(reason), { cause: reason });
+}
