@@ -227,6 +227,10 @@ export class DistributedQueue<T> implements Queue<T> {
           if (options.signal?.aborted === true && isCoordError(error, 'ABORTED')) return;
           throw error;
         }
+        if (options.signal?.aborted === true) {
+          await message.nack(); // taken on the fast path as the signal fired: give it back
+          return;
+        }
         for (const earlier of yielded) if (earlier.state !== 'held') yielded.delete(earlier);
         yielded.add(message);
         yield message;
