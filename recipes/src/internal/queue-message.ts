@@ -9,8 +9,44 @@
  */
 import { CoordError, isCoordError, type Codec, type Driver, type NodeRef, type Session } from '@coord/core';
 import { NodeLease } from '../lease.js';
-import type { Message, MessageState } from '../queue.js';
 import type { Item } from './queue-items.js';
+
+/** Where a taken message stands: held, acked (final) or nacked (back in the queue). */
+export type MessageState = 'held' | 'acked' | 'nacked';
+
+/** A message taken from a queue. Dispose it (or `nack()`) if it was not acked. */
+export interface Message<T> extends AsyncDisposable {
+  /**
+   * The decoded value.
+   * @throws CoordError `INVALID_ARGUMENT` if the codec cannot decode the stored bytes (a
+   *   poison message): `ack()` it to drop it, after saving `data` elsewhere if need be.
+   */
+  readonly value: T;
+  /** The stored bytes, as put. */
+  readonly data: Uint8Array;
+  /** The message id: the same for every delivery of this message (use it to deduplicate). */
+  readonly id: string;
+  /** The message's priority. */
+  readonly priority: number;
+  /** Fencing token of this delivery: strictly greater for every later delivery of the message. */
+  readonly token: bigint;
+  /** Aborted as soon as this consumer may no longer hold the message (its claim may be gone). */
+  readonly signal: AbortSignal;
+  /** Where the message stands. */
+  readonly state: MessageState;
+  /**
+   * Marks the message done: it is never delivered again. Idempotent.
+   * @throws CoordError `SESSION_EXPIRED`/`CLOSED`/`LOST` if the claim is gone (the message
+   *   will be delivered again), `LOST` after `nack()`, or a backend error (retry `ack()`).
+   */
+  ack(): Promise<void>;
+  /**
+   * Returns the message to the queue, in its old place, to be delivered again. Idempotent;
+   * a no-op after `ack()` and after the claim went with its session.
+   * @throws CoordError a backend error while the session lives (retry `nack()`).
+   */
+  nack(): Promise<void>;
+}
 
 type Decoded<T> = { readonly value: T } | { readonly error: unknown };
 
@@ -135,4 +171,12 @@ function decode<T>(codec: Codec<T>, data: Uint8Array): Decoded<T> {
   } catch (error) {
     return { error };
   }
+}
+
+/** Nacks every message still held; throws the first failure after trying them all. */
+export async function nackAll<T>(messages: Iterable<QueueMessage<T>>): Promise<void> {
+  const held = [...messages].filter((message) => message.state === 'held');
+  const results = await Promise.allSettled(held.map((message) => message.nack()));
+  const failed = results.find((result) => result.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
 }
