@@ -135,7 +135,12 @@ export interface Queue<T> {
 const encoder = new TextEncoder();
 const TAKER = { prefix: 'take', blocks: everyEarlierNode, label: 'queue taker' } as const;
 
-/** A {@link Queue} over items, claims and a line of takers (see the module comment). */
+/**
+ * A {@link Queue} over items, claims and a line of takers (see the module comment). Users get
+ * one from `coord.queue(path)`; custom recipes may build one on any driver.
+ * @example `const jobs = new DistributedQueue<Job>(driver, '/jobs')`
+ * @throws CoordError `INVALID_ARGUMENT` for a malformed path.
+ */
 export class DistributedQueue<T> implements Queue<T> {
   readonly path: string;
   readonly #driver: Driver;

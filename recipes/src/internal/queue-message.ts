@@ -14,7 +14,16 @@ import type { Item } from './queue-items.js';
 /** Where a taken message stands: held, acked (final) or nacked (back in the queue). */
 export type MessageState = 'held' | 'acked' | 'nacked';
 
-/** A message taken from a queue. Dispose it (or `nack()`) if it was not acked. */
+/**
+ * A message taken from a queue, held by this consumer's session until it is acked or
+ * nacked. Disposing a message that was not acked nacks it.
+ * @example
+ * ```ts
+ * await using message = await queue.take({ timeout: 10_000 });
+ * await charge(message.value, { idempotencyKey: message.id, fencingToken: message.token, signal: message.signal });
+ * await message.ack();
+ * ```
+ */
 export interface Message<T> extends AsyncDisposable {
   /**
    * The decoded value.

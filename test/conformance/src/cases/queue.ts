@@ -328,6 +328,21 @@ export function queueCases(fixture: DriverFixture, context: () => TestContext): 
       await expectIdle(coords[0]!, path);
     });
 
+    it('takes of one coordinator (one session) never share a message', async () => {
+      const t = context();
+      const coord = await t.open();
+      const path = t.path('queue');
+      const queue = coord.queue<number>(path);
+      await queue.put(1);
+      await queue.put(2);
+      const takes = await Promise.allSettled([0, 1, 2, 3].map(() => queue.take({ timeout: 300 })));
+      const taken = takes.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+      expect(taken.map((message) => message.value).sort()).toEqual([1, 2]);
+      expect(takes.filter((result) => result.status === 'rejected').map((result) => (result.reason as { code?: string }).code)).toEqual(['TIMEOUT', 'TIMEOUT']);
+      await Promise.all(taken.map((message) => message.ack()));
+      await expectIdle(coord, path);
+    });
+
     for (const kill of ['close', 'expireSession'] as const) {
       (kill === 'close' ? it : withHook(kill))(`3 consumers x 200 items, one killed mid-stream (${kill}): every item acked exactly once`, async () => {
         const t = context();
