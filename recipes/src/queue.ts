@@ -7,9 +7,11 @@
  *   (priority, seq). An item lives until it is acked.
  * - `claims/<item name>`: an ephemeral plain node whose create is the claim. The create fails
  *   `NODE_EXISTS` when another consumer holds the item, so two consumers never hold the same
- *   message, and it goes with its session, so a dead consumer's messages come back. A claim
- *   is never adopted because our session owns it: two takes of one coordinator share a
- *   session, yet must not share a message.
+ *   message, and it goes with its session, so a dead consumer's messages come back. Its
+ *   data is the take's attempt id: a claim is never adopted because our session owns it (two
+ *   takes of one coordinator share a session, yet must not share a message), and a claim left
+ *   by this very attempt's lost create reply is recognised and dropped
+ *   (`internal/queue-claim.ts`).
  * - `takers/take-<attempt>-<seq>`: a {@link QueueLock} that lines up waiting takers.
  *
  * Take. The fast path reads `items`, `claims` and `takers` in parallel and, when there is an
@@ -45,7 +47,6 @@
  * session has no bearing on them.
  */
 import {
-  CoordError,
   callSignal,
   checkTimeout,
   isCoordError,
@@ -57,12 +58,12 @@ import {
   validatePath,
   type Codec,
   type Driver,
-  type NodeRef,
   type Session,
   type WaitOptions,
   type WatchEvent,
 } from '@coord/core';
 import { attemptId } from './internal/attempt.js';
+import { claimItem, throwIfEnded } from './internal/queue-claim.js';
 import { checkPriority, deliveryOrder, itemPrefix, unclaimed, type Item } from './internal/queue-items.js';
 import { QueueMessage, nackAll, type Message } from './internal/queue-message.js';
 import { everyEarlierNode } from './internal/wait-turn.js';
@@ -132,7 +133,6 @@ export interface Queue<T> {
   size(): Promise<number>;
 }
 
-const encoder = new TextEncoder();
 const TAKER = { prefix: 'take', blocks: everyEarlierNode, label: 'queue taker' } as const;
 
 /**
@@ -270,46 +270,17 @@ export class DistributedQueue<T> implements Queue<T> {
   /** Claims the first of `candidates` that can still be had. */
   async #claimFirst(candidates: readonly Item[], session: Session): Promise<QueueMessage<T> | undefined> {
     for (const item of candidates) {
-      const message = await this.#claim(item, session);
-      if (message !== undefined) return message;
-    }
-    return undefined;
-  }
-
-  /**
-   * Claims one item: undefined if someone else holds it or it was acked meanwhile. The claim
-   * carries the attempt id, so an operator (or a driver recovering a lost reply) can tell
-   * attempts apart.
-   */
-  async #claim(item: Item, session: Session): Promise<QueueMessage<T> | undefined> {
-    const path = joinPath(this.#claims, item.node.name);
-    let claim: NodeRef;
-    try {
-      claim = await this.#driver.create(path, encoder.encode(attemptId()), { ephemeral: true });
-    } catch (error) {
-      if (isCoordError(error, 'NODE_EXISTS')) return undefined;
-      throw error;
-    }
-    try {
-      if (claim.owner !== session.id) {
-        throw new CoordError('SESSION_EXPIRED', `${this.#what}: session ${session.id} ended during the claim`);
+      const claimed = await claimItem(this.#driver, this.#claims, item, session, this.#what);
+      if (claimed !== undefined) {
+        return new QueueMessage(this.#driver, item, claimed.claim, session, claimed.data, this.#codec, this.#what);
       }
-      const { node } = await this.#driver.get(item.node.path);
-      if (node !== undefined && !session.signal.aborted) {
-        return new QueueMessage(this.#driver, item, claim, session, node.data, this.#codec, this.#what);
-      }
-      if (session.signal.aborted) throw abortError(session.signal);
-    } catch (error) {
-      await this.#driver.delete(path).catch(() => false);
-      throw error;
     }
-    await this.#driver.delete(path); // acked between the listing and the claim
     return undefined;
   }
 
   #liveSession(): Session {
     const session = this.#driver.session;
-    if (session.signal.aborted) throw abortError(session.signal);
+    throwIfEnded(session);
     return session;
   }
 }
@@ -318,9 +289,4 @@ export class DistributedQueue<T> implements Queue<T> {
 function remaining(options: WaitOptions, startedAt: number): WaitOptions {
   const rest = options.timeout === undefined ? {} : { timeout: Math.max(0, options.timeout - (performance.now() - startedAt)) };
   return options.signal === undefined ? rest : { ...rest, signal: options.signal };
-}
-
-function abortError(signal: AbortSignal): CoordError {
-  const reason: unknown = signal.reason;
-  return isCoordError(reason) ? reason : new CoordError('INTERNAL', String(reason), { cause: reason });
 }
