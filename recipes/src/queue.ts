@@ -34,7 +34,7 @@
  * Changes from the plain "list and claim" recipe: the fast path skips the line when nobody
  * waits (5 requests in 3 round trips, against 6 in 5 when always queueing: join the line,
  * list, claim, read, leave), the head watches `claims` only while
- * every item is claimed (an empty queue wakes nobody on acks), and a nacked message keeps
+ * items exist and every one is claimed, and a nacked message keeps
  * its place rather than going to the back, so its order within its priority is kept.
  *
  * Session loss. Claims and taker nodes are ephemeral: a consumer whose session ends loses its
