@@ -21,3 +21,14 @@ export {
   type Membership,
   type RejoinOutcome,
 } from './group.js';
+export {
+  DistributedQueue,
+  MAX_PRIORITY,
+  MIN_PRIORITY,
+  type ConsumeOptions,
+  type Message,
+  type MessageState,
+  type PutOptions,
+  type Queue,
+  type QueueOptions,
+} from './queue.js';

@@ -16,6 +16,7 @@ import { semaphoreCases } from './cases/semaphore.js';
 import { barrierCases } from './cases/barrier.js';
 import { doubleBarrierCases } from './cases/double-barrier.js';
 import { electionCases } from './cases/election.js';
+import { queueCases } from './cases/queue.js';
 import type { DriverFixture } from './fixture.js';
 import { useContext } from './harness.js';
 
@@ -40,5 +41,6 @@ export function conformance(fixture: DriverFixture): void {
     doubleBarrierCases(fixture, context);
     electionCases(fixture, context);
     groupCases(fixture, context);
+    queueCases(fixture, context);
   });
 }
