@@ -7,6 +7,10 @@ const common = {
   setupFilesAfterEnv: ['<rootDir>/test/jest-setup.js'],
 };
 
+// Projects that start real servers (ZooKeeper, etcd, Redis from Debian's packages): slower,
+// so they get more time per test. Under CI=true a missing server fails them.
+const withServers = { ...common, testTimeout: 180_000 };
+
 /** @type {import('jest').Config} */
 export default {
   testTimeout: 30_000,
@@ -15,11 +19,21 @@ export default {
       ...common,
       displayName: 'unit',
       testMatch: ['<rootDir>/{packages,drivers,recipes}/**/dist/test/**/*.test.js'],
+      // @coord/testing's own tests start real servers: they are the `servers` project.
+      testPathIgnorePatterns: [...common.testPathIgnorePatterns, '<rootDir>/packages/testing/'],
+    },
+    {
+      ...withServers,
+      displayName: 'servers',
+      testMatch: ['<rootDir>/packages/testing/dist/test/**/*.test.js'],
     },
     {
       ...common,
       displayName: 'memory',
       testMatch: ['<rootDir>/test/conformance/dist/test/memory.test.js', '<rootDir>/test/conformance/dist/test/guard.test.js'],
     },
+    { ...withServers, displayName: 'zookeeper', testMatch: ['<rootDir>/test/conformance/dist/test/zookeeper.test.js'] },
+    { ...withServers, displayName: 'etcd', testMatch: ['<rootDir>/test/conformance/dist/test/etcd.test.js'] },
+    { ...withServers, displayName: 'redis', testMatch: ['<rootDir>/test/conformance/dist/test/redis.test.js'] },
   ],
 };

@@ -5,3 +5,30 @@
  */
 export { QueueLock, type Lock, type QueueLockKind } from './lock.js';
 export { NodeLease, type Lease } from './lease.js';
+export { QueueReadWriteLock, type ReadWriteLock } from './rwlock.js';
+export { LeaseSemaphore, type Semaphore, type SemaphoreOptions } from './semaphore.js';
+export { NodeBarrier, type Barrier, type RaiseOptions } from './barrier.js';
+export { NodeDoubleBarrier, type DoubleBarrier, type DoubleBarrierOptions, type BarrierMember } from './double-barrier.js';
+export { QueueElection, type Election, type ElectionOptions, type Leader, type Leadership, type ObserveOptions } from './election.js';
+export {
+  GroupRecipe,
+  listGroups,
+  type Group,
+  type GroupEvent,
+  type GroupOptions,
+  type GroupWatchOptions,
+  type JoinOptions,
+  type Membership,
+  type RejoinOutcome,
+} from './group.js';
+export {
+  DistributedQueue,
+  MAX_PRIORITY,
+  MIN_PRIORITY,
+  type ConsumeOptions,
+  type Message,
+  type MessageState,
+  type PutOptions,
+  type Queue,
+  type QueueOptions,
+} from './queue.js';

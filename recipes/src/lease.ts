@@ -104,7 +104,9 @@ export class NodeLease implements Lease {
   async #release(): Promise<void> {
     // Our own delete must not read as "deleted by someone else".
     this.#watchStop?.abort(STOP);
-    if (!this.#session.signal.aborted) {
+    // Nothing to delete once the session is dead or the watch saw the node go: at a reused
+    // name (a group member id) the path may already hold someone else's node.
+    if (!this.#session.signal.aborted && this.#lost === undefined) {
       try {
         await this.#driver.delete(this.node.path);
       } catch (error) {

@@ -88,12 +88,16 @@ export class QueueLock implements Lock {
     this.#what = `${kind.label} ${path}`;
   }
 
-  async acquire(options: WaitOptions = {}): Promise<Lease> {
+  /**
+   * {@link Lock.acquire}, with an optional payload stored in the queue node (an election
+   * candidate's value), readable by anyone who lists the queue.
+   */
+  async acquire(options: WaitOptions = {}, data: Uint8Array = EMPTY): Promise<Lease> {
     const startedAt = performance.now();
     checkTimeout(options.timeout, this.#what);
     throwIfAborted(options.signal, this.#what);
     const session = this.#liveSession();
-    const { node, siblings } = await this.#enqueue(session);
+    const { node, siblings } = await this.#enqueue(session, data);
     // Free at once: grant even if the timeout elapsed during the create (the lock is ours).
     // The wait's timers and signals are only built when there is something to wait for.
     if (nearestBlocker(node, siblings, this.#kind.blocks, this.#what) === undefined && !session.signal.aborted) {
@@ -112,7 +116,7 @@ export class QueueLock implements Lock {
 
   async tryAcquire(): Promise<Lease | undefined> {
     const session = this.#liveSession();
-    const { node, siblings } = await this.#enqueue(session);
+    const { node, siblings } = await this.#enqueue(session, EMPTY);
     if (nearestBlocker(node, siblings, this.#kind.blocks, this.#what) === undefined && !session.signal.aborted) {
       return new NodeLease(this.#driver, node, session, this.#what);
     }
@@ -131,9 +135,9 @@ export class QueueLock implements Lock {
   }
 
   /** Creates our queue node and checks it belongs to the session we bind the lease to. */
-  async #enqueue(session: Session): Promise<{ node: NodeRef; siblings: readonly NodeRef[] }> {
+  async #enqueue(session: Session, data: Uint8Array): Promise<{ node: NodeRef; siblings: readonly NodeRef[] }> {
     const prefix = `${this.#kind.prefix}-${attemptId()}-`;
-    const created = await this.#driver.createSequential(this.path, prefix, EMPTY, { ephemeral: true });
+    const created = await this.#driver.createSequential(this.path, prefix, data, { ephemeral: true });
     if (created.node.owner !== session.id) {
       // The session changed under us: the node belongs to a session we did not bind to.
       await this.#driver.delete(created.node.path).catch(() => false);

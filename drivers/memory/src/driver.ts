@@ -60,14 +60,14 @@ export class MemoryDriver implements Driver {
     validatePath(path);
     if (path === '/') throw new CoordError('INVALID_ARGUMENT', 'memory: cannot create the root');
     const owner = this.#request(options.ephemeral);
-    return this.store.create(path, data, owner);
+    return this.store.create(path, data, owner, options.requireParent === true);
   }
 
   async createSequential(dir: string, prefix: string, data: Uint8Array, options: CreateOptions = {}): Promise<SequentialCreated> {
     validatePath(dir, 'directory');
     if (prefix !== '') validateName(prefix, 'prefix');
     const owner = this.#request(options.ephemeral);
-    return this.store.createSequential(dir, prefix, data, owner);
+    return this.store.createSequential(dir, prefix, data, owner, options.requireParent === true);
   }
 
   async get(path: string, options: ReadOptions = {}): Promise<GetResult> {

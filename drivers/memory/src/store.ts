@@ -192,22 +192,31 @@ export class MemoryStore {
 
   // ---- nodes ----------------------------------------------------------------------------
 
-  /** Creates a plain node. */
-  create(path: string, data: Uint8Array, ephemeralOwner: string | undefined): NodeRef {
+  /** Creates a plain node; with `requireParent`, only under an existing (explicit) node. */
+  create(path: string, data: Uint8Array, ephemeralOwner: string | undefined, requireParent = false): NodeRef {
     if (this.#nodes.has(path)) throw new CoordError('NODE_EXISTS', `memory ${this.name}: ${path} exists`);
+    if (requireParent) this.#checkParent(parentPath(path));
     return this.#insert(path, data, ephemeralOwner, 0n);
   }
 
   /** Creates `dir/<prefix><seq>` and returns it with the directory's children. */
-  createSequential(dir: string, prefix: string, data: Uint8Array, ephemeralOwner: string | undefined): {
+  createSequential(dir: string, prefix: string, data: Uint8Array, ephemeralOwner: string | undefined, requireParent = false): {
     node: NodeRef;
     siblings: NodeRef[];
   } {
+    if (requireParent) this.#checkParent(dir);
     const seq = this.#revision + 1n;
     const name = `${prefix}${seq.toString().padStart(SEQUENCE_DIGITS, '0')}`;
     const path = dir === '/' ? `/${name}` : `${dir}/${name}`;
     const node = this.#insert(path, data, ephemeralOwner, seq);
     return { node, siblings: this.children(dir) };
+  }
+
+  /** `NO_NODE` unless `dir` is the root or a node (an implied parent does not count: the strictest reading). */
+  #checkParent(dir: string): void {
+    if (dir !== '/' && !this.#nodes.has(dir)) {
+      throw new CoordError('NO_NODE', `memory ${this.name}: parent ${dir} does not exist`);
+    }
   }
 
   #insert(path: string, data: Uint8Array, owner: string | undefined, seq: bigint): NodeRef {

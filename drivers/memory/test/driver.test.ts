@@ -234,6 +234,16 @@ describe('MemoryDriver sessions', () => {
 });
 
 describe('MemoryDriver nodes', () => {
+  it('passes requireParent to the store (create and createSequential)', async () => {
+    const store = freshStore();
+    const driver = open(store);
+    expect((await rejectedCoordError(driver.create('/group/member', bytes(), { ephemeral: true, requireParent: true }))).code).toBe('NO_NODE');
+    expect((await rejectedCoordError(driver.createSequential('/group', 'n-', bytes(), { requireParent: true }))).code).toBe('NO_NODE');
+    await driver.create('/group', bytes());
+    expect((await driver.create('/group/member', bytes(), { ephemeral: true, requireParent: true })).owner).toBe(driver.session.id);
+    expect(store.stats()).toMatchObject({ nodes: 2, ephemeralNodes: 1 });
+  });
+
   it('an ephemeral node cannot have children (INVALID_ARGUMENT)', async () => {
     const store = freshStore();
     const driver = open(store);

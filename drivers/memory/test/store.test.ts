@@ -217,6 +217,21 @@ describe('MemoryStore nodes', () => {
     expect(store.delete('/a', 7)).toBe(false);
   });
 
+  it('requireParent: NO_NODE unless the parent is a node (an implied parent does not count; the root does)', () => {
+    const store = freshStore();
+    expect(thrownCoordError(() => store.create('/g/m', bytes(), undefined, true)).code).toBe('NO_NODE');
+    expect(thrownCoordError(() => store.createSequential('/g', 'n-', bytes(), undefined, true)).code).toBe('NO_NODE');
+    expect(store.stats().nodes).toBe(0);
+    store.create('/top', bytes(), undefined, true); // under the root
+    store.create('/i/x', bytes(), undefined); // /i is only implied
+    expect(thrownCoordError(() => store.create('/i/y', bytes(), undefined, true)).code).toBe('NO_NODE');
+    store.create('/g', bytes(), undefined);
+    expect(store.create('/g/m', bytes(), undefined, true).path).toBe('/g/m');
+    expect(store.createSequential('/g', 'n-', bytes(), undefined, true).siblings).toHaveLength(2);
+    // NODE_EXISTS wins over NO_NODE (the node itself is checked first, as on ZooKeeper).
+    expect(thrownCoordError(() => store.create('/g/m', bytes(), undefined, true)).code).toBe('NODE_EXISTS');
+  });
+
   it('refuses to delete a node with descendants, also through implied parents (NOT_EMPTY)', () => {
     const store = freshStore();
     store.create('/p', bytes(), undefined);

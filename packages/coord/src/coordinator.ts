@@ -4,7 +4,30 @@
  * coordinator's session and released when it closes.
  */
 import { CoordError, type Driver, type Session, type SessionStateChange } from '@coord/core';
-import { QueueLock, type Lock } from '@coord/recipes';
+import {
+  DistributedQueue,
+  GroupRecipe,
+  LeaseSemaphore,
+  listGroups,
+  NodeBarrier,
+  NodeDoubleBarrier,
+  QueueElection,
+  QueueLock,
+  QueueReadWriteLock,
+  type Barrier,
+  type DoubleBarrier,
+  type DoubleBarrierOptions,
+  type Election,
+  type ElectionOptions,
+  type Group,
+  type GroupOptions,
+  type Lock,
+  type Queue,
+  type QueueOptions,
+  type ReadWriteLock,
+  type Semaphore,
+  type SemaphoreOptions,
+} from '@coord/recipes';
 
 /** Events a {@link Coordinator} emits. */
 export interface CoordinatorEvents {
@@ -53,6 +76,146 @@ export class Coordinator implements AsyncDisposable {
   lock(path: string): Lock {
     this.#checkOpen();
     return new QueueLock(this.driver, path);
+  }
+
+  /**
+   * A FIFO read-write lock at `path`: `read` is shared by any number of readers, `write` is
+   * exclusive. A reader waits only for writers queued ahead of it; a writer waits for
+   * everyone ahead; a reader arriving after a waiting writer queues behind it, so writers
+   * never starve. Both sides are {@link Lock}s with fencing tokens. No I/O until used.
+   * @example
+   * ```ts
+   * const rw = coord.rwlock('/config');
+   * const value = await rw.read.withLock(async () => readConfig());
+   * await using held = await rw.write.acquire({ timeout: 5_000 });
+   * await writeConfig({ fencingToken: held.token });
+   * ```
+   * @throws CoordError `INVALID_ARGUMENT` for a malformed path; `CLOSED` after `close()`.
+   */
+  rwlock(path: string): ReadWriteLock {
+    this.#checkOpen();
+    return new QueueReadWriteLock(this.driver, path);
+  }
+
+  /**
+   * A counting semaphore at `path`: at most `permits` holders at once, waiters served FIFO
+   * without a herd, and a dead holder's permit returned with its session. Every client of
+   * one semaphore must use the same `permits`; one that disagrees fails with `CONFLICT`.
+   * No I/O until used.
+   * @example
+   * ```ts
+   * const renderers = coord.semaphore('/render', { permits: 3 });
+   * await renderers.withLock(async (permit) => render({ signal: permit.signal }), { timeout: 10_000 });
+   * ```
+   * @throws CoordError `INVALID_ARGUMENT` for a malformed path or a `permits` that is not a
+   *   positive safe integer; `CLOSED` after `close()`.
+   */
+  semaphore(path: string, options: SemaphoreOptions): Semaphore {
+    this.#checkOpen();
+    return new LeaseSemaphore(this.driver, path, options);
+  }
+
+  /**
+   * A barrier at `path` (Curator's DistributedBarrier): `wait()` blocks while it is raised.
+   * `raise({ ephemeral: true })` ties the raise to this session, so a raiser that dies lowers
+   * it. Raising a raised barrier and lowering a lowered one are no-ops. No I/O until used.
+   * @example
+   * ```ts
+   * const freeze = coord.barrier('/deploy/freeze');
+   * await freeze.raise({ ephemeral: true });
+   * // elsewhere: await coord.barrier('/deploy/freeze').wait({ timeout: 60_000 });
+   * await freeze.lower();
+   * ```
+   * @throws CoordError `INVALID_ARGUMENT` for a malformed path.
+   */
+  barrier(path: string): Barrier {
+    this.#checkOpen();
+    return new NodeBarrier(this.driver, path);
+  }
+
+  /**
+   * A double barrier at `path` for rounds of `count` members: nobody gets through `enter()`
+   * until `count` are in, nobody through `leave()` until all of them have left. A member whose
+   * session dies counts as gone. The path can be reused for any number of rounds. No I/O
+   * until used.
+   * @example
+   * ```ts
+   * const member = await coord.doubleBarrier('/jobs/run-7', { count: 5 }).enter({ timeout: 30_000 });
+   * await compute();
+   * await member.leave({ timeout: 30_000 });
+   * ```
+   * @throws CoordError `INVALID_ARGUMENT` for a malformed path or a count that is not a
+   *   positive safe integer.
+   */
+  doubleBarrier(path: string, options: DoubleBarrierOptions): DoubleBarrier {
+    this.#checkOpen();
+    return new NodeDoubleBarrier(this.driver, path, options);
+  }
+
+  /**
+   * A distributed queue at `path`: priorities (lower first), FIFO within a priority, and
+   * at-least-once delivery — a taken message is claimed by this coordinator's session and
+   * comes back to the queue on `nack()` or when the session ends; an acked message is never
+   * delivered again. Values go through `options.codec` (default JSON; `rawCodec` passes
+   * `Uint8Array` through). No I/O until used.
+   * @example
+   * ```ts
+   * const jobs = coord.queue<{ file: string }>('/jobs');
+   * await jobs.put({ file: 'a.png' });
+   * await using message = await jobs.take({ timeout: 10_000 });
+   * await resize(message.value.file);
+   * await message.ack();
+   * ```
+   * @throws CoordError `INVALID_ARGUMENT` for a malformed path, `CLOSED` after `close()`.
+   */
+  queue<T = unknown>(path: string, options: QueueOptions<T> = {}): Queue<T> {
+    this.#checkOpen();
+    return new DistributedQueue<T>(this.driver, path, options);
+  }
+
+  /**
+   * A leader election at `path`: candidates lead one at a time, in campaign order; a leader
+   * whose session dies is replaced by the next in line. Values go through `options.codec`
+   * (default JSON). No I/O until used.
+   * @example
+   * ```ts
+   * const election = coord.election<string>('/services/billing');
+   * await using leadership = await election.campaign('node-a', { timeout: 10_000 });
+   * console.log((await election.leader())?.value); // 'node-a'
+   * ```
+   * @throws CoordError `INVALID_ARGUMENT` for a malformed path.
+   */
+  election<T = unknown>(path: string, options: ElectionOptions<T> = {}): Election<T> {
+    this.#checkOpen();
+    return new QueueElection<T>(this.driver, path, options);
+  }
+
+  /**
+   * A group (Tooz-style membership) named `name`: `create()`, `delete()`, `join(id)`,
+   * `members()`, `watch()`. Groups live under a reserved root (`/.coord/groups`), apart from
+   * every path-based recipe. No I/O until used.
+   * @example
+   * ```ts
+   * const workers = coord.group<{ slots: number }>('workers');
+   * await workers.create().catch((e) => { if (!isCoordError(e, 'GROUP_EXISTS')) throw e; });
+   * await using me = await workers.join('worker-1', { capabilities: { slots: 4 }, rejoin: true });
+   * console.log(await workers.members()); // Map { 'worker-1' => { slots: 4 } }
+   * ```
+   * @throws CoordError `INVALID_ARGUMENT` for a malformed name (empty, `/`, `.`, `..`).
+   */
+  group<T = unknown>(name: string, options?: GroupOptions<T>): Group<T> {
+    this.#checkOpen();
+    return new GroupRecipe<T>(this.driver, name, options);
+  }
+
+  /**
+   * The names of every group (those made by `group(name).create()`), sorted.
+   * @example `const names = await coord.groups(); // ['workers']`
+   * @throws CoordError `CLOSED`.
+   */
+  async groups(): Promise<string[]> {
+    this.#checkOpen();
+    return listGroups(this.driver);
   }
 
   /**

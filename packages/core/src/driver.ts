@@ -127,6 +127,16 @@ export interface ReadOptions {
 export interface CreateOptions {
   /** Bind the node to the current session: it is deleted when the session ends. */
   readonly ephemeral?: boolean;
+  /**
+   * Fail with `NO_NODE` unless the parent already exists as a node (the root `/` always
+   * does), checked atomically with the create: ZooKeeper's plain create without making
+   * parents; etcd, a Txn comparing the parent key; Redis, a check inside the create script.
+   * Without it parents are implied, so a create under a node someone just deleted would
+   * bring that node's path back to life; a recipe whose children must only exist under a
+   * live parent (group members under their group) sets this. Use it only under parents the
+   * recipe created explicitly: whether an implied parent counts differs between backends.
+   */
+  readonly requireParent?: boolean;
 }
 
 /** Options of a conditional write or delete. */
@@ -180,14 +190,16 @@ export interface Driver {
   readonly session: Session;
   /**
    * Creates a plain node. Atomic: it exists afterwards with `data`, version 0.
-   * @throws `NODE_EXISTS` if the path exists; `PAYLOAD_TOO_LARGE`; `INVALID_ARGUMENT` for a bad path.
+   * @throws `NODE_EXISTS` if the path exists; `NO_NODE` if `requireParent` and the parent does
+   *   not exist; `PAYLOAD_TOO_LARGE`; `INVALID_ARGUMENT` for a bad path.
    */
   create(path: string, data: Uint8Array, options?: CreateOptions): Promise<NodeRef>;
   /**
    * Creates `dir/<prefix><sequence>` and lists the directory, atomically where the backend
    * can (one request on etcd and Redis, two on ZooKeeper). `prefix` should carry a
    * per-attempt unique id so a create whose reply was lost can be found and adopted.
-   * @throws `PAYLOAD_TOO_LARGE`; `INVALID_ARGUMENT` for a bad directory or prefix.
+   * @throws `NO_NODE` if `requireParent` and `dir` does not exist; `PAYLOAD_TOO_LARGE`;
+   *   `INVALID_ARGUMENT` for a bad directory or prefix.
    */
   createSequential(
     dir: string,

@@ -52,8 +52,10 @@ export async function loadDriver(backend: BackendName): Promise<DriverModule> {
   try {
     loaded = await loader();
   } catch (error) {
-    // A loader may reject with anything, even undefined.
-    const missing = (error as { code?: unknown } | null | undefined)?.code === 'ERR_MODULE_NOT_FOUND';
+    // A loader may reject with anything, even undefined. Node's ESM loader says
+    // ERR_MODULE_NOT_FOUND; Jest's module system says MODULE_NOT_FOUND for the same thing.
+    const code = (error as { code?: unknown } | null | undefined)?.code;
+    const missing = code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
     const why = missing ? `package ${pkg} is not installed (the ${backend} driver is not available in this build)` : `loading ${pkg} failed`;
     throw new CoordError('UNSUPPORTED', `coord: ${backend} driver unavailable: ${why}`, { cause: error });
   }

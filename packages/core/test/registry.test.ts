@@ -67,9 +67,12 @@ describe('loadDriver', () => {
     expect(e.code).toBe('UNSUPPORTED');
     expect(e.message).toBe('coord: etcd driver unavailable: loading @coord/etcd failed');
     expect(e.cause).toBe(broken);
+  });
+
+  it("treats Jest's MODULE_NOT_FOUND like Node's ERR_MODULE_NOT_FOUND: the package is not installed", async () => {
     const other = Object.assign(new Error('x'), { code: 'MODULE_NOT_FOUND' });
     registerDriver('etcd', () => Promise.reject(other));
-    expect((await rejection(loadDriver('etcd'))).message).toContain('loading @coord/etcd failed');
+    expect((await rejection(loadDriver('etcd'))).message).toContain('package @coord/etcd is not installed');
   });
 
   // errors.ts: every failure a user can see is a CoordError. The catch block of loadDriver

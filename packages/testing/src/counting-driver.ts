@@ -29,13 +29,15 @@ export type RequestMethod = (typeof REQUEST_METHODS)[number];
 export interface Counts extends Record<RequestMethod, number> {
   /** Reads that came back with a `changed` promise. */
   watchesArmed: number;
+  /** Watches armed whose `changed` has not resolved yet (fired, cancelled or session end): live watches. */
+  watchesPending: number;
   /** `changed` promises that resolved with `'changed'` (not cancelled, not session end). */
   wakeups: number;
 }
 
 /** Fresh zeroed counters. */
 export function newCounts(): Counts {
-  return { create: 0, createSequential: 0, get: 0, children: 0, set: 0, delete: 0, watchesArmed: 0, wakeups: 0 };
+  return { create: 0, createSequential: 0, get: 0, children: 0, set: 0, delete: 0, watchesArmed: 0, watchesPending: 0, wakeups: 0 };
 }
 
 /** Total requests in `counts`. */
@@ -123,8 +125,10 @@ export class CountingDriver implements Driver {
   #track<R extends { readonly changed?: Promise<WatchEvent> }>(result: R): R {
     if (result.changed !== undefined) {
       this.counts.watchesArmed += 1;
+      this.counts.watchesPending += 1;
       // `changed` never rejects (driver contract), so this adds no unhandled rejection.
       void result.changed.then((event) => {
+        this.counts.watchesPending -= 1;
         if (event === 'changed') this.counts.wakeups += 1;
       });
     }

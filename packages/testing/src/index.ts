@@ -1,7 +1,7 @@
 /**
- * `@coord/testing`: tools for testing code that uses Coord, and Coord itself — today a
- * driver wrapper that counts requests and wake-ups; real ZooKeeper/etcd/Redis servers with
- * fault injection are planned here.
+ * `@coord/testing`: tools for testing code that uses Coord, and Coord itself — real
+ * ZooKeeper, etcd and Redis servers (single and 3-node) with fault injection, and a driver
+ * wrapper that counts requests and wake-ups.
  */
 export {
   CountingDriver,
@@ -14,3 +14,11 @@ export {
 } from './counting-driver.js';
 export { rejectedCoordError, thrownCoordError } from './errors.js';
 export { eventually } from './polling.js';
+export {
+  startFaultProxy,
+  type FaultProxy,
+  type FaultProxyOptions,
+  type FaultProxyStats,
+} from './proxy/fault-proxy.js';
+export type { Fault } from './proxy/fault.js';
+export * from './servers/index.js';

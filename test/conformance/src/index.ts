@@ -9,7 +9,14 @@
  */
 import { afterAll, beforeAll, describe } from '@jest/globals';
 import { driverCases } from './cases/driver.js';
+import { groupCases } from './cases/group.js';
 import { lockCases } from './cases/lock.js';
+import { rwlockCases } from './cases/rwlock.js';
+import { semaphoreCases } from './cases/semaphore.js';
+import { barrierCases } from './cases/barrier.js';
+import { doubleBarrierCases } from './cases/double-barrier.js';
+import { electionCases } from './cases/election.js';
+import { queueCases } from './cases/queue.js';
 import type { DriverFixture } from './fixture.js';
 import { useContext } from './harness.js';
 
@@ -28,5 +35,12 @@ export function conformance(fixture: DriverFixture): void {
     const context = useContext(fixture);
     driverCases(fixture, context);
     lockCases(fixture, context);
+    rwlockCases(fixture, context);
+    semaphoreCases(fixture, context);
+    barrierCases(fixture, context);
+    doubleBarrierCases(fixture, context);
+    electionCases(fixture, context);
+    groupCases(fixture, context);
+    queueCases(fixture, context);
   });
 }

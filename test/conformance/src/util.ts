@@ -14,3 +14,12 @@ export async function rejectionCode(promise: Promise<unknown>): Promise<ErrorCod
 export async function errorCode(fn: () => unknown): Promise<ErrorCode> {
   return rejectionCode((async () => fn())());
 }
+
+/**
+ * Marks a promise the test awaits later as handled, so a test that fails before awaiting it
+ * reports its assertion instead of crashing the run with an unhandled rejection.
+ */
+export function background<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
+}

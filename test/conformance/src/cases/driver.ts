@@ -47,6 +47,24 @@ export function driverCases(fixture: DriverFixture, context: () => TestContext):
       await driver.delete(t.path('dir'));
     });
 
+    it('requireParent: a create under a missing parent fails NO_NODE and leaves nothing', async () => {
+      const t = context();
+      const { driver } = await t.open();
+      const dir = t.path('dir');
+      expect(await errorCode(() => driver.create(`${dir}/child`, bytes(''), { ephemeral: true, requireParent: true }))).toBe('NO_NODE');
+      expect(await errorCode(() => driver.createSequential(dir, 'n-', bytes(''), { ephemeral: true, requireParent: true }))).toBe('NO_NODE');
+      expect((await driver.children(dir)).nodes).toEqual([]);
+      expect((await driver.get(dir)).node).toBeUndefined();
+      await driver.create(dir, bytes(''));
+      const child = await driver.create(`${dir}/child`, bytes(''), { ephemeral: true, requireParent: true });
+      const { node } = await driver.createSequential(dir, 'n-', bytes(''), { ephemeral: true, requireParent: true });
+      expect((await driver.children(dir)).nodes.map((n) => n.name).sort()).toEqual([child.name, node.name].sort());
+      await driver.delete(child.path);
+      await driver.delete(node.path);
+      await driver.delete(dir);
+      expect(await errorCode(() => driver.create(`${dir}/child`, bytes(''), { requireParent: true }))).toBe('NO_NODE');
+    });
+
     it('orders sequential nodes and their tokens, and lists them with the create', async () => {
       const t = context();
       const { driver } = await t.open();

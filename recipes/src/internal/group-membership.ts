@@ -1,0 +1,263 @@
+/**
+ * A group membership: one ephemeral member node per incarnation, held through a
+ * {@link NodeLease} (token, signal, idempotent delete). Without `rejoin` there is one
+ * incarnation. With `rejoin` the membership listens to the driver's session changes and, on
+ * every fresh session, creates a new node (a new join id, a greater token) with its latest
+ * capabilities. Updates, rejoins and the leave run one at a time, so an update never lands
+ * on a node of another incarnation.
+ */
+import {
+  CoordError,
+  EMPTY,
+  isCoordError,
+  rawCodec,
+  sleep,
+  type Codec,
+  type Driver,
+  type NodeRef,
+  type Session,
+  type SessionStateChange,
+} from '@coord/core';
+import type { JoinOptions, Membership, RejoinOutcome } from '../group.js';
+import { NodeLease } from '../lease.js';
+import { attemptId } from './attempt.js';
+import { decodeMember, encodeMember } from './group-nodes.js';
+
+/** What a membership works on. */
+export interface MemberContext<T> {
+  readonly driver: Driver;
+  readonly group: string;
+  readonly memberId: string;
+  /** The member node's path. */
+  readonly path: string;
+  readonly codec: Codec<T>;
+  /** For messages: `group workers member w1`. */
+  readonly what: string;
+}
+
+/** One incarnation's node, join id and session. */
+export interface Incarnation {
+  readonly node: NodeRef;
+  readonly joinId: string;
+  readonly session: Session;
+}
+
+/** The live state of one incarnation. */
+interface Current {
+  readonly lease: NodeLease;
+  readonly joinId: string;
+  readonly session: Session;
+  /** The node's data version (updates are conditional on it). */
+  version: number;
+}
+
+const STALE_ATTEMPTS = 5;
+const REJOIN_RETRY_MS = 200;
+
+/**
+ * Creates the member node, ephemeral on `session`, only if the group exists (atomically).
+ * `stale` is the join id of this membership's previous incarnation: its node can outlive its
+ * session for a while (a partition: the server has not expired the old session yet); it is
+ * ours, so it is deleted and the create retried.
+ * @throws CoordError `GROUP_NOT_FOUND`, `MEMBER_EXISTS`, `SESSION_EXPIRED`, or the driver's error.
+ */
+export async function createMember<T>(
+  context: MemberContext<T>,
+  joinId: string,
+  payload: Uint8Array,
+  session: Session,
+  stale: string | undefined,
+): Promise<NodeRef> {
+  const { driver, path, what } = context;
+  const data = encodeMember(joinId, payload);
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      const node = await driver.create(path, data, { ephemeral: true, requireParent: true });
+      if (node.owner !== session.id) {
+        // The session changed during the request: the node is not bound to the one we hold.
+        await driver.delete(node.path).catch(() => false);
+        throw new CoordError('SESSION_EXPIRED', `${what}: session ${session.id} ended during the join`);
+      }
+      return node;
+    } catch (error) {
+      if (isCoordError(error, 'NO_NODE')) throw new CoordError('GROUP_NOT_FOUND', `group ${context.group}: no such group`, { cause: error });
+      if (!isCoordError(error, 'NODE_EXISTS')) throw error;
+      if (stale === undefined || attempt >= STALE_ATTEMPTS || !(await removeStale(context, stale))) {
+        throw new CoordError('MEMBER_EXISTS', `${what}: the member id is taken`, { cause: error });
+      }
+    }
+  }
+}
+
+/** Deletes the node at the member path if it is `stale`'s; false if it is someone else's. */
+async function removeStale<T>(context: MemberContext<T>, stale: string): Promise<boolean> {
+  const { node } = await context.driver.get(context.path);
+  if (node === undefined) return true; // gone meanwhile: create again
+  if (decodeMember(node, rawCodec).joinId !== stale) return false;
+  // Conditional: if it changed since our read, the next attempt looks again.
+  await context.driver.delete(context.path, { version: node.version }).catch((error: unknown) => {
+    if (!isCoordError(error, 'BAD_VERSION')) throw error;
+  });
+  return true;
+}
+
+/** The {@link Membership} handle. */
+export class GroupMembership<T> implements Membership<T> {
+  readonly group: string;
+  readonly memberId: string;
+  readonly #context: MemberContext<T>;
+  readonly #onRejoin: ((outcome: RejoinOutcome) => void) | undefined;
+  /** Stops a rejoin's retry wait when the membership leaves or the coordinator closes. */
+  readonly #stopRejoin = new AbortController();
+  #current: Current;
+  #capabilities: T;
+  #rejoin: boolean;
+  #unsubscribe: (() => void) | undefined;
+  /** Serialises updates, rejoins and the leave. */
+  #queue: Promise<unknown> = Promise.resolve();
+  #leaving: Promise<void> | undefined;
+  #left = false;
+
+  constructor(context: MemberContext<T>, first: Incarnation, capabilities: T, options: JoinOptions<T>) {
+    this.#context = context;
+    this.group = context.group;
+    this.memberId = context.memberId;
+    this.#capabilities = capabilities;
+    this.#current = this.#incarnation(first);
+    this.#rejoin = options.rejoin === true;
+    this.#onRejoin = options.onRejoin;
+    if (!this.#rejoin) return;
+    this.#unsubscribe = context.driver.onSessionState(this.#onSessionState);
+    // The session may have changed between the create and the subscription.
+    if (context.driver.session.id !== first.session.id) void this.#serial(() => this.#rejoinNow());
+  }
+
+  get token(): bigint {
+    return this.#current.lease.token;
+  }
+
+  get signal(): AbortSignal {
+    return this.#current.lease.signal;
+  }
+
+  get capabilities(): T {
+    return this.#capabilities;
+  }
+
+  get left(): boolean {
+    return this.#left;
+  }
+
+  async update(capabilities: T): Promise<void> {
+    const payload = capabilities === undefined ? EMPTY : this.#context.codec.encode(capabilities);
+    return this.#serial(() => this.#update(capabilities, payload));
+  }
+
+  leave(): Promise<void> {
+    this.#leaving ??= this.#serial(async () => {
+      this.#stopRejoining();
+      await this.#current.lease.release();
+      this.#left = true;
+    }).catch((error: unknown) => {
+      this.#leaving = undefined; // still a member: let the caller retry
+      throw error;
+    });
+    return this.#leaving;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.leave();
+  }
+
+  toJSON(): { group: string; memberId: string; token: string; left: boolean } {
+    return { group: this.group, memberId: this.memberId, token: this.token.toString(), left: this.#left };
+  }
+
+  async #update(capabilities: T, payload: Uint8Array): Promise<void> {
+    const { what, driver, path } = this.#context;
+    if (this.#leaving !== undefined) throw new CoordError('LOST', `${what}: left the group`);
+    const current = this.#current;
+    if (current.session.signal.aborted) {
+      if (!this.#rejoin) throw toError(current.session.signal.reason);
+      this.#capabilities = capabilities; // the rejoin publishes them
+      return;
+    }
+    try {
+      current.version = await driver.set(path, encodeMember(current.joinId, payload), { version: current.version });
+      this.#capabilities = capabilities;
+    } catch (error) {
+      if (this.#rejoin && current.session.signal.aborted) {
+        this.#capabilities = capabilities;
+        return;
+      }
+      if (!isCoordError(error, 'NO_NODE', 'BAD_VERSION')) throw error;
+      throw new CoordError('LOST', `${what}: its node was deleted or replaced by someone else`, { cause: error });
+    }
+  }
+
+  readonly #onSessionState = (change: SessionStateChange): void => {
+    if (change.state === 'closed') this.#stopRejoining();
+    else if (change.state === 'connected' && change.session.id !== this.#current.session.id) void this.#serial(() => this.#rejoinNow());
+  };
+
+  /** Joins again on the driver's current session, unless already on it or it is dead too. */
+  async #rejoinNow(): Promise<void> {
+    const { driver, codec } = this.#context;
+    while (this.#rejoin) {
+      const session = driver.session;
+      // A dead session: the driver's next fresh session calls us again.
+      if (session.signal.aborted || session.id === this.#current.session.id) return;
+      const joinId = attemptId();
+      try {
+        const payload = this.#capabilities === undefined ? EMPTY : codec.encode(this.#capabilities);
+        const node = await createMember(this.#context, joinId, payload, session, this.#current.joinId);
+        this.#current = this.#incarnation({ node, joinId, session });
+        this.#report({ rejoined: true, token: node.token });
+        return;
+      } catch (error) {
+        if (session.signal.aborted || !this.#rejoin) return;
+        if (!isCoordError(error) || !error.retryable) {
+          this.#stopRejoining();
+          this.#report({ rejoined: false, error: toError(error) });
+          return;
+        }
+        await sleep(REJOIN_RETRY_MS, this.#stopRejoin.signal).catch(() => undefined);
+      }
+    }
+  }
+
+  #incarnation(incarnation: Incarnation): Current {
+    const lease = new NodeLease(this.#context.driver, incarnation.node, incarnation.session, this.#context.what);
+    return { lease, joinId: incarnation.joinId, session: incarnation.session, version: 0 };
+  }
+
+  #stopRejoining(): void {
+    this.#rejoin = false;
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
+    this.#stopRejoin.abort();
+  }
+
+  #report(outcome: RejoinOutcome): void {
+    try {
+      this.#onRejoin?.(outcome);
+    } catch (error) {
+      // A callback's bug must not break the membership; surface it like a listener's.
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
+  }
+
+  #serial<R>(task: () => Promise<R>): Promise<R> {
+    const run = this.#queue.then(task, task);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+/** A signal's reason or a caught value as a `CoordError`. */
+export function toError(reason: unknown): CoordError {
+  if (isCoordError(reason)) return reason;
+  return new CoordError('INTERNAL', String(reason), { cause: reason });
+}
