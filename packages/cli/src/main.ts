@@ -154,21 +154,7 @@ function printTaskSummary(result: TaskDemoResult): void {
     '',
     'tasks story summary:',
     `  tasks done                    ${result.done} of ${result.tasks}`,
-    `  delivered again after a crash ${result.repeats} finished twice (at-least-once), none lost`,
-    `  masters, in order             ${result.masters.map((m) => `${m.name} (token ${m.token})`).join(', ')}`,
-    `  crashes                       ${result.crashes}`,
-    `  invariants                    ${result.ok ? 'held (one master at a time, every task done, leaders with rising tokens)' : 'BROKEN'}`,
-    ...result.violations.map((v) => `    - ${v}`),
-  ];
-  process.stdout.write(`${lines.join('\n')}\n`);
-}
-
-function printTaskSummary(result: TaskDemoResult): void {
-  const lines = [
-    '',
-    'tasks story summary:',
-    `  tasks done                    ${result.done} of ${result.tasks}`,
-    `  delivered again after a crash ${result.repeats} finished twice (at-least-once), none lost`,
+    `  delivered again after a crash ${result.redelivered.length} (tasks ${result.redelivered.join(', ') || '-'}), none lost; done twice: ${result.repeats}`,
     `  masters, in order             ${result.masters.map((m) => `${m.name} (token ${m.token})`).join(', ')}`,
     `  crashes                       ${result.crashes}`,
     `  invariants                    ${result.ok ? 'held (one master at a time, every task done, leaders with rising tokens)' : 'BROKEN'}`,

@@ -33,7 +33,9 @@ export interface TaskDemoResult {
   readonly tasks: number;
   /** Tasks finished (each counted once). */
   readonly done: number;
-  /** Tasks delivered and finished again after a crash (at-least-once at work). */
+  /** Tasks delivered again because their taker crashed before acking (at-least-once at work). */
+  readonly redelivered: readonly number[];
+  /** Tasks finished twice (a redelivery of work that had been done; 0 when acks land). */
   readonly repeats: number;
   /** Masters elected, in order, with their tokens. */
   readonly masters: ReadonlyArray<{ readonly name: string; readonly token: bigint }>;
@@ -95,7 +97,7 @@ async function tell({ operator, coords, ledger, log }: Cast): Promise<TaskDemoRe
   finished.abort(new Error('story finished'));
   const reports = await Promise.all(runs);
   const seen = await watching;
-  return summarize(ledger, reports, seen, [...masters.violations.map((v) => v.replace('the lock', 'mastership')), ...failures]);
+  return summarize(ledger, plan, reports, seen, [...masters.violations.map((v) => v.replace('the lock', 'mastership')), ...failures]);
 }
 
 /** Creates the group once (Tooz style: joining a missing group fails `GROUP_NOT_FOUND`). */
@@ -105,10 +107,12 @@ async function ensureGroup(operator: Coordinator): Promise<void> {
   });
 }
 
-function summarize(ledger: TaskLedger, reports: readonly EngineReport[], seen: Observations, failures: readonly string[]): TaskDemoResult {
+function summarize(ledger: TaskLedger, plan: CrashPlan, reports: readonly EngineReport[], seen: Observations, failures: readonly string[]): TaskDemoResult {
   const violations = [...failures, ...seen.violations];
   if (!ledger.allDone) violations.push(`only ${ledger.doneCount} of ${ledger.total} tasks were done`);
   const crashes = reports.filter((r) => r.crashed).length;
   if (seen.masters.length < 2) violations.push(`expected a backup master after the crash, saw ${seen.masters.length} master(s)`);
-  return { tasks: ledger.total, done: ledger.doneCount, repeats: ledger.repeats.length, masters: seen.masters, crashes, violations, ok: violations.length === 0 };
+  // The crashed worker had a task in hand, so at-least-once means someone got it again.
+  if (plan.workerCrashed && ledger.redeliveries.length === 0) violations.push('the crashed worker\'s task was never delivered again');
+  return { tasks: ledger.total, done: ledger.doneCount, redelivered: ledger.redeliveries, repeats: ledger.repeats.length, masters: seen.masters, crashes, violations, ok: violations.length === 0 };
 }

@@ -25,10 +25,11 @@ describe('demo', () => {
   });
 
   it('runs from the command line and exits 0', () => {
-    const run = cli('demo', '--workers', '2', '--rounds', '2');
+    const run = cli('demo', '--workers', '2', '--rounds', '2', '--engines', '3', '--tasks', '6');
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
-    expect(run.stdout).toContain('summary:');
+    expect(run.stdout).toContain('stack story summary:');
+    expect(run.stdout).toContain('tasks story summary:');
   });
 
   it('prints usage for --help, and exits 2 on a bad option', () => {
@@ -36,6 +37,9 @@ describe('demo', () => {
     const bad = cli('demo', '--bogus');
     expect(bad.status).toBe(2);
     expect(bad.stderr.length).toBeGreaterThan(0);
+    const story = cli('demo', '--story', 'nope');
+    expect(story.status).toBe(2);
+    expect(story.stderr).toContain('--story must be one of stack, tasks, all');
   });
 
   it('reports a bad URL by its code, without the password, and exits 1', () => {

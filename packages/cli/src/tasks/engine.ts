@@ -10,7 +10,7 @@
  * expiry is what gives its leadership, its group membership and its claimed message away.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isCoordError, type Coordinator, type Leadership, type QueueMessage } from 'coord';
+import { isCoordError, type Coordinator, type Leadership, type Message } from 'coord';
 import { crash, untilAborted } from '../crash.js';
 import type { HolderMonitor } from '../holders.js';
 import { describeError, type Log } from '../log.js';
@@ -91,9 +91,9 @@ function freeze(engine: Engine, why: string): void {
 /** Campaigns until elected, then serves as master until leadership ends or the story does. */
 async function campaign(engine: Engine): Promise<void> {
   const { coord, name, log } = engine;
-  let leadership: Leadership;
+  let leadership: Leadership<string>;
   try {
-    leadership = await coord.election(PATHS.election).campaign(name, { signal: engine.alive.signal });
+    leadership = await coord.election<string>(PATHS.election).campaign(name, { signal: engine.alive.signal });
   } catch (error) {
     if (engine.alive.signal.aborted) return;
     throw error;
@@ -115,7 +115,7 @@ async function campaign(engine: Engine): Promise<void> {
 }
 
 /** Hands the backlog out while leadership lasts; the first master crashes part-way. */
-async function dispatch(engine: Engine, leadership: Leadership): Promise<void> {
+async function dispatch(engine: Engine, leadership: Leadership<string>): Promise<void> {
   const { coord, name, ledger, plan, log } = engine;
   const queue = coord.queue<TaskMessage>(PATHS.queue);
   let handedOut = 0;
@@ -142,7 +142,7 @@ async function work(engine: Engine): Promise<void> {
   const queue = engine.coord.queue<TaskMessage>(PATHS.queue);
   let taken = 0;
   for (;;) {
-    let message: QueueMessage<TaskMessage>;
+    let message: Message<TaskMessage>;
     try {
       message = await queue.take({ signal: engine.alive.signal });
     } catch (error) {
@@ -151,7 +151,8 @@ async function work(engine: Engine): Promise<void> {
     }
     taken += 1;
     const { task } = message.value;
-    engine.log(`${engine.name} takes task ${task} (message token ${message.token})`);
+    const again = engine.ledger.markDelivered(task);
+    engine.log(`${engine.name} takes task ${task} (message token ${message.token})${again ? ': delivered again, its last taker never acked it' : ''}`);
     const { plan } = engine;
     if (!plan.workerCrashed && !engine.master && taken === plan.workerOnTask) {
       plan.workerCrashed = true;
@@ -160,10 +161,11 @@ async function work(engine: Engine): Promise<void> {
     }
     await sleep(40 + Math.random() * 80);
     if (engine.crashed) return; // froze (as master) while working: the message is never acked
+    // Record the result first, then ack: a crash in between means a redelivery, never a loss.
     const outcome = engine.ledger.complete(task, engine.name);
+    engine.log(outcome === 'done' ? `${engine.name} finished task ${task}, acking it` : `${engine.name} had task ${task} again after it was done (at-least-once): acking it without redoing it`);
     await message.ack();
     engine.tasksDone += 1;
-    engine.log(outcome === 'done' ? `${engine.name} finished task ${task} and acked it` : `${engine.name} acked task ${task} again: it was redelivered after being done (at-least-once)`);
   }
 }
 

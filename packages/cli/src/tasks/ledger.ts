@@ -15,7 +15,10 @@ export class TaskLedger {
   readonly total: number;
   /** Tasks finished a second time (redeliveries of work that had been done). */
   readonly repeats: number[] = [];
+  /** Deliveries of a task that had been delivered before (after a crash or a nack). */
+  readonly redeliveries: number[] = [];
   readonly #dispatched = new Set<number>();
+  readonly #delivered = new Set<number>();
   readonly #doneBy = new Map<number, string>();
   readonly #waiters = new Set<() => void>();
 
@@ -35,6 +38,14 @@ export class TaskLedger {
   /** Records that `task` was put on the queue. */
   markDispatched(task: number): void {
     this.#dispatched.add(task);
+  }
+
+  /** Records that a worker received `task`; returns whether it had been delivered before. */
+  markDelivered(task: number): boolean {
+    const again = this.#delivered.has(task);
+    if (again) this.redeliveries.push(task);
+    this.#delivered.add(task);
+    return again;
   }
 
   /** Records that `engine` finished `task`; a second finish is a repeat, not a new result. */
