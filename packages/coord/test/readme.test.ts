@@ -43,6 +43,10 @@ const EXPECTED: ReadonlyArray<readonly [marker: string, lines: unknown[]]> = [
   ["semaphore('/render'", ['peak concurrency: 2', 'disagreement refused: CONFLICT']],
   ["barrier('/deploy/freeze')", ['raised: true', 'freeze lifted, deploying', 'batch done by 3']],
   [
+    "queue<Job>('/jobs')",
+    ['took urgent.png and gave it back', 'resized urgent.png', 'resized a.png', 'resized b.png', 'left: 0'],
+  ],
+  [
     "election<string>('/services/billing')",
     ['leader: none', 'current: node-a', 'leader: node-a', 'took over: node-b true', 'leader: node-b', 'leader: none'],
   ],
