@@ -22,3 +22,4 @@ export {
 } from './proxy/fault-proxy.js';
 export type { Fault } from './proxy/fault.js';
 export * from './servers/index.js';
+export { proxyTarget, withHosts, type ProxiedTarget } from './proxy/proxied-target.js';

@@ -3,6 +3,7 @@
  * hooks it supports. A case that needs a hook the fixture lacks is skipped visibly, by name.
  */
 import type { Driver } from '@coord/core';
+import type { ProxiedTarget } from '@coord/testing';
 
 /** Fault injection on one coordinator's driver (the unwrapped driver is passed). */
 export interface FaultHooks {
@@ -13,6 +14,13 @@ export interface FaultHooks {
    * heartbeat, or a paused process): the session expires one TTL after its last renewal.
    */
   stopRenewing?(driver: Driver): Promise<void>;
+  /**
+   * Network faults for one client: fault proxies in front of the server, and the URL that goes
+   * through them. A coordinator connected with that URL can be partitioned (`partition()` /
+   * `blackhole()`), healed, or made to lose the reply to its next request (`loseNextReply()`)
+   * while every other coordinator talks to the server directly. Use `TestContext.openProxied`.
+   */
+  proxy?(): Promise<ProxiedTarget>;
 }
 
 /** One backend under test. */

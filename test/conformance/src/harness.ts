@@ -5,7 +5,7 @@
 import { afterEach, beforeAll, beforeEach } from '@jest/globals';
 import { connect, type Coordinator } from 'coord';
 import type { Driver } from '@coord/core';
-import { CountingDriver } from '@coord/testing';
+import { CountingDriver, type ProxiedTarget } from '@coord/testing';
 import type { DriverFixture } from './fixture.js';
 
 /** Options of {@link TestContext.open}. */
@@ -23,6 +23,7 @@ export class TestContext {
   readonly prefix: string;
   readonly #fixture: DriverFixture;
   readonly #open = new Set<Coordinator>();
+  readonly #proxies = new Set<ProxiedTarget>();
 
   constructor(fixture: DriverFixture) {
     testCounter += 1;
@@ -37,7 +38,24 @@ export class TestContext {
 
   /** Connects a coordinator (its own session), counted and closed after the test. */
   async open(options: OpenOptions = {}): Promise<Coordinator> {
-    const coord = await connect(this.#fixture.url(), {
+    return this.#connect(this.#fixture.url(), options);
+  }
+
+  /**
+   * Connects a coordinator through its own fault proxies (the fixture's `faults.proxy`), so a
+   * case can cut this one client off: `net.partition()`, `net.heal()`, `net.loseNextReply()`.
+   * Guard the case with the fixture having `faults.proxy` (skip visibly otherwise).
+   */
+  async openProxied(options: OpenOptions = {}): Promise<{ coord: Coordinator; net: ProxiedTarget }> {
+    const proxy = this.#fixture.faults.proxy;
+    if (proxy === undefined) throw new Error(`${this.#fixture.name} has no network fault hook (faults.proxy)`);
+    const net = await proxy();
+    this.#proxies.add(net);
+    return { coord: await this.#connect(net.url, options), net };
+  }
+
+  async #connect(url: string, options: OpenOptions): Promise<Coordinator> {
+    const coord = await connect(url, {
       sessionTimeout: options.sessionTimeout ?? 5_000,
       wrapDriver: (driver) => new CountingDriver(driver),
     });
@@ -69,8 +87,12 @@ export class TestContext {
 
   /** Closes every coordinator this test opened. */
   async closeAll(): Promise<void> {
+    // Heal first, so a partitioned client can end its session on the server cleanly.
+    for (const net of this.#proxies) net.heal();
     await Promise.all([...this.#open].map((coord) => coord.close()));
     this.#open.clear();
+    await Promise.all([...this.#proxies].map((net) => net.close()));
+    this.#proxies.clear();
   }
 }
 

@@ -10,6 +10,7 @@ import {
   describeLeaks,
   expireDriverSession,
   missingServer,
+  proxyTarget,
   serverAvailable,
   serverStats,
   type ServerHandle,
@@ -67,7 +68,10 @@ export async function leg(spec: Leg): Promise<void> {
         await server?.stop();
       },
       url: () => current().url,
-      faults: { expireSession: (driver) => expireDriverSession(current(), driver) },
+      faults: {
+        expireSession: (driver) => expireDriverSession(current(), driver),
+        proxy: () => proxyTarget(current()),
+      },
       leaks: async () => describeLeaks(await serverStats(current())),
     });
     return;
