@@ -46,6 +46,7 @@ import {
   type WaitOptions,
 } from '@coord/core';
 import { attemptId } from './internal/attempt.js';
+import { positiveCount } from './internal/checks.js';
 import { Member, type BarrierMember } from './internal/double-barrier-member.js';
 import {
   encodeLast,
@@ -106,13 +107,9 @@ export class NodeDoubleBarrier implements DoubleBarrier {
    */
   constructor(driver: Driver, path: string, options: DoubleBarrierOptions) {
     this.path = validatePath(path, 'double barrier path');
-    const count: unknown = options?.count;
-    if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 1) {
-      throw new CoordError('INVALID_ARGUMENT', `double barrier ${path}: count must be a positive safe integer, got ${String(count)}`);
-    }
-    this.count = count;
-    this.#driver = driver;
     this.#what = `double barrier ${path}`;
+    this.count = positiveCount(options?.count, this.#what, 'count');
+    this.#driver = driver;
   }
 
   async enter(options: WaitOptions = {}): Promise<BarrierMember> {

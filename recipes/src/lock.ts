@@ -27,7 +27,7 @@ import {
 import { attemptId } from './internal/attempt.js';
 import { abandonOwnNode, createOwnSequential, liveSession, throwIfEnded, toError } from './internal/own-node.js';
 import { everyEarlierNode, nearestBlocker, waitForTurn, type BlockerTest } from './internal/wait-turn.js';
-import { NodeLease, type Lease } from './lease.js';
+import { NodeLease, withLease, type Lease } from './lease.js';
 
 /** A lock: what `coord.lock(path)` returns. Creating one does no I/O. */
 export interface Lock {
@@ -124,13 +124,8 @@ export class QueueLock implements Lock {
     return undefined;
   }
 
-  async withLock<T>(fn: (held: Lease) => T | Promise<T>, options: WaitOptions = {}): Promise<T> {
-    const held = await this.acquire(options);
-    try {
-      return await fn(held);
-    } finally {
-      await held.release();
-    }
+  withLock<T>(fn: (held: Lease) => T | Promise<T>, options: WaitOptions = {}): Promise<T> {
+    return withLease(this.acquire(options), fn);
   }
 
   /** Creates our queue node, owned by the session we bind the lease to. */

@@ -45,9 +45,10 @@ import {
   type WaitOptions,
 } from '@coord/core';
 import { attemptId } from './internal/attempt.js';
+import { positiveCount } from './internal/checks.js';
 import { abandonOwnNode, createOwnSequential, liveSession, throwIfEnded, toError } from './internal/own-node.js';
 import { everyEarlierNode, watchStep } from './internal/wait-turn.js';
-import { NodeLease, type Lease } from './lease.js';
+import { NodeLease, withLease, type Lease } from './lease.js';
 import { QueueLock, type Lock } from './lock.js';
 
 /** Options of a semaphore. */
@@ -107,13 +108,9 @@ export class LeaseSemaphore implements Semaphore {
    */
   constructor(driver: Driver, path: string, options: SemaphoreOptions) {
     this.path = validatePath(path, 'semaphore path');
-    const permits: unknown = options?.permits;
-    if (typeof permits !== 'number' || !Number.isSafeInteger(permits) || permits < 1) {
-      throw new CoordError('INVALID_ARGUMENT', `semaphore ${path}: permits must be a positive safe integer, got ${String(permits)}`);
-    }
-    this.permits = permits;
-    this.#driver = driver;
     this.#what = `semaphore ${path}`;
+    this.permits = positiveCount(options?.permits, this.#what, 'permits');
+    this.#driver = driver;
     this.#leases = joinPath(this.path, 'leases');
     this.#queue = new QueueLock(driver, joinPath(this.path, 'locks'), {
       prefix: 'lock',
@@ -143,13 +140,8 @@ export class LeaseSemaphore implements Semaphore {
     return this.#tryLease(liveSession(this.#driver));
   }
 
-  async withLock<T>(fn: (held: Lease) => T | Promise<T>, options: WaitOptions = {}): Promise<T> {
-    const held = await this.acquire(options);
-    try {
-      return await fn(held);
-    } finally {
-      await held.release();
-    }
+  withLock<T>(fn: (held: Lease) => T | Promise<T>, options: WaitOptions = {}): Promise<T> {
+    return withLease(this.acquire(options), fn);
   }
 
   /** One lease node, kept if the listing that came with it admits it, else deleted. */
