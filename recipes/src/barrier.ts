@@ -23,13 +23,12 @@ import {
   checkTimeout,
   isCoordError,
   joinPath,
-  linkSignals,
-  raceAbort,
   throwIfAborted,
   validatePath,
   type Driver,
   type WaitOptions,
 } from '@coord/core';
+import { whenChanged } from './internal/wait-turn.js';
 
 /** Options of {@link Barrier.raise}. */
 export interface RaiseOptions {
@@ -115,20 +114,10 @@ export class NodeBarrier implements Barrier {
     checkTimeout(options.timeout, this.#what);
     throwIfAborted(options.signal, this.#what);
     using call = callSignal({ ...options, startedAt }, this.#what);
-    for (;;) {
-      // One controller per read: the watch of each round is cancelled when the round ends,
-      // including the one armed on a missing node (it would otherwise wait for a raise).
-      const step = new AbortController();
-      const linked = linkSignals(call.signal, step.signal);
-      try {
-        const { node, changed } = await this.#driver.get(this.#node, { watch: true, signal: linked.signal });
-        if (node === undefined) return;
-        if (changed !== undefined) await raceAbort(changed, call.signal, this.#what);
-        throwIfAborted(call.signal, this.#what);
-      } finally {
-        step.abort();
-        linked.dispose();
-      }
+    // Every read's watch is cancelled when its wait ends, including the one armed on a
+    // missing node (it would otherwise wait for a raise).
+    while (await whenChanged(this.#driver, this.#node, call.signal, this.#what)) {
+      // The watch fired (lowered, maybe raised again, or a session change): read again.
     }
   }
 }

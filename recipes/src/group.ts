@@ -29,7 +29,8 @@
 import { CoordError, EMPTY, isCoordError, jsonCodec, type Codec, type Driver } from '@coord/core';
 import { attemptId } from './internal/attempt.js';
 import { GROUPS_ROOT, groupPath, memberPath, newMarker, readMember } from './internal/group-nodes.js';
-import { GroupMembership, createMember, toError } from './internal/group-membership.js';
+import { GroupMembership, createMember } from './internal/group-membership.js';
+import { liveSession } from './internal/own-node.js';
 import { watchGroup } from './internal/group-watch.js';
 
 /** Options of `coord.group(name, options)`. */
@@ -204,8 +205,7 @@ export class GroupRecipe<T = unknown> implements Group<T> {
     const path = memberPath(this.#path, memberId);
     const capabilities = options.capabilities as T;
     const payload = options.capabilities === undefined ? EMPTY : this.#codec.encode(capabilities);
-    const session = this.#driver.session;
-    if (session.signal.aborted) throw toError(session.signal.reason);
+    const session = liveSession(this.#driver);
     const context = { driver: this.#driver, group: this.name, memberId, path, codec: this.#codec, what: `${this.#what} member ${memberId}` };
     const joinId = attemptId();
     const node = await createMember(context, joinId, payload, session, undefined);

@@ -146,3 +146,17 @@ export class NodeLease implements Lease {
     }
   }
 }
+
+/**
+ * Runs `fn` with the lease `held` resolves to and releases it afterwards, even if `fn`
+ * throws: the body of every recipe's `withLock`.
+ * @throws whatever `held` rejects with, `fn` throws or the release throws.
+ */
+export async function withLease<T>(held: Promise<Lease>, fn: (held: Lease) => T | Promise<T>): Promise<T> {
+  const lease = await held;
+  try {
+    return await fn(lease);
+  } finally {
+    await lease.release();
+  }
+}

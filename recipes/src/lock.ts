@@ -14,12 +14,10 @@
  * node before it rejects, so an abandoned wait leaves nothing behind.
  */
 import {
-  CoordError,
   EMPTY,
   callSignal,
   checkTimeout,
   throwIfAborted,
-  isCoordError,
   validatePath,
   type Driver,
   type NodeRef,
@@ -27,8 +25,9 @@ import {
   type WaitOptions,
 } from '@coord/core';
 import { attemptId } from './internal/attempt.js';
+import { abandonOwnNode, createOwnSequential, liveSession, throwIfEnded, toError } from './internal/own-node.js';
 import { everyEarlierNode, nearestBlocker, waitForTurn, type BlockerTest } from './internal/wait-turn.js';
-import { NodeLease, type Lease } from './lease.js';
+import { NodeLease, withLease, type Lease } from './lease.js';
 
 /** A lock: what `coord.lock(path)` returns. Creating one does no I/O. */
 export interface Lock {
@@ -96,7 +95,7 @@ export class QueueLock implements Lock {
     const startedAt = performance.now();
     checkTimeout(options.timeout, this.#what);
     throwIfAborted(options.signal, this.#what);
-    const session = this.#liveSession();
+    const session = liveSession(this.#driver);
     const { node, siblings } = await this.#enqueue(session, data);
     // Free at once: grant even if the timeout elapsed during the create (the lock is ours).
     // The wait's timers and signals are only built when there is something to wait for.
@@ -106,64 +105,32 @@ export class QueueLock implements Lock {
     using call = callSignal({ ...options, startedAt }, this.#what, session.signal);
     try {
       await waitForTurn({ driver: this.#driver, dir: this.path, what: this.#what }, node, siblings, this.#kind.blocks, call.signal);
-      if (session.signal.aborted) throw toError(session.signal.reason);
+      throwIfEnded(session);
       return new NodeLease(this.#driver, node, session, this.#what);
     } catch (error) {
-      await this.#abandon(node, session);
+      await abandonOwnNode(this.#driver, node, session);
       throw toError(error);
     }
   }
 
   async tryAcquire(): Promise<Lease | undefined> {
-    const session = this.#liveSession();
+    const session = liveSession(this.#driver);
     const { node, siblings } = await this.#enqueue(session, EMPTY);
     if (nearestBlocker(node, siblings, this.#kind.blocks, this.#what) === undefined && !session.signal.aborted) {
       return new NodeLease(this.#driver, node, session, this.#what);
     }
-    await this.#abandon(node, session);
-    if (session.signal.aborted) throw toError(session.signal.reason);
+    await abandonOwnNode(this.#driver, node, session);
+    throwIfEnded(session);
     return undefined;
   }
 
-  async withLock<T>(fn: (held: Lease) => T | Promise<T>, options: WaitOptions = {}): Promise<T> {
-    const held = await this.acquire(options);
-    try {
-      return await fn(held);
-    } finally {
-      await held.release();
-    }
+  withLock<T>(fn: (held: Lease) => T | Promise<T>, options: WaitOptions = {}): Promise<T> {
+    return withLease(this.acquire(options), fn);
   }
 
-  /** Creates our queue node and checks it belongs to the session we bind the lease to. */
-  async #enqueue(session: Session, data: Uint8Array): Promise<{ node: NodeRef; siblings: readonly NodeRef[] }> {
+  /** Creates our queue node, owned by the session we bind the lease to. */
+  #enqueue(session: Session, data: Uint8Array): Promise<{ node: NodeRef; siblings: readonly NodeRef[] }> {
     const prefix = `${this.#kind.prefix}-${attemptId()}-`;
-    const created = await this.#driver.createSequential(this.path, prefix, data, { ephemeral: true });
-    if (created.node.owner !== session.id) {
-      // The session changed under us: the node belongs to a session we did not bind to.
-      await this.#driver.delete(created.node.path).catch(() => false);
-      throw new CoordError('SESSION_EXPIRED', `${this.#what}: session ${session.id} ended during the request`);
-    }
-    return created;
+    return createOwnSequential(this.#driver, this.path, prefix, data, session, this.#what);
   }
-
-  /** Removes our node after a failed or abandoned wait; it went already if the session did. */
-  async #abandon(node: NodeRef, session: Session): Promise<void> {
-    if (session.signal.aborted) return;
-    try {
-      await this.#driver.delete(node.path);
-    } catch (error) {
-      if (!session.signal.aborted) throw error;
-    }
-  }
-
-  #liveSession(): Session {
-    const session = this.#driver.session;
-    if (session.signal.aborted) throw toError(session.signal.reason);
-    return session;
-  }
-}
-
-function toError(reason: unknown): CoordError {
-  if (isCoordError(reason)) return reason;
-  return new CoordError('INTERNAL', String(reason), { cause: reason });
 }

@@ -52,7 +52,6 @@ import {
   isCoordError,
   jsonCodec,
   joinPath,
-  linkSignals,
   raceAbort,
   throwIfAborted,
   validatePath,
@@ -63,10 +62,11 @@ import {
   type WatchEvent,
 } from '@coord/core';
 import { attemptId } from './internal/attempt.js';
-import { claimItem, throwIfEnded } from './internal/queue-claim.js';
+import { liveSession } from './internal/own-node.js';
+import { claimItem } from './internal/queue-claim.js';
 import { checkPriority, deliveryOrder, itemPrefix, unclaimed, type Item } from './internal/queue-items.js';
 import { QueueMessage, nackAll, type Message } from './internal/queue-message.js';
-import { everyEarlierNode } from './internal/wait-turn.js';
+import { everyEarlierNode, watchStep } from './internal/wait-turn.js';
 import { QueueLock } from './lock.js';
 
 export { MAX_PRIORITY, MIN_PRIORITY } from './internal/queue-items.js';
@@ -176,7 +176,7 @@ export class DistributedQueue<T> implements Queue<T> {
     const startedAt = performance.now();
     checkTimeout(options.timeout, this.#what);
     throwIfAborted(options.signal, this.#what);
-    const session = this.#liveSession();
+    const session = liveSession(this.#driver);
     const fast = await this.#takeAtOnce(session);
     if (fast !== undefined) return fast;
     const turn = await this.#takers.acquire(remaining(options, startedAt));
@@ -240,31 +240,32 @@ export class DistributedQueue<T> implements Queue<T> {
    */
   async #waitAtHead(session: Session, signal: AbortSignal): Promise<QueueMessage<T>> {
     for (;;) {
-      const step = new AbortController();
-      const linked = linkSignals(signal, step.signal);
-      try {
-        const items = await this.#driver.children(this.#items, { watch: true, signal: linked.signal });
-        const changes: Promise<WatchEvent>[] = [items.changed ?? Promise.resolve('changed')];
-        const pending = deliveryOrder(items.nodes);
-        if (pending.length > 0) {
-          const claims = await this.#driver.children(this.#claims, { watch: true, signal: linked.signal });
-          const free = unclaimed(pending, claims.nodes);
-          if (free.length > 0) {
-            // Drop the watches first: our own claim would otherwise fire the claims watch.
-            step.abort();
-            const message = await this.#claimFirst(free, session);
-            if (message !== undefined) return message;
-            continue; // every candidate was taken under us: read again
-          }
-          changes.push(claims.changed ?? Promise.resolve('changed'));
-        }
-        await raceAbort(Promise.race(changes), signal, this.#what);
-        throwIfAborted(signal, this.#what);
-      } finally {
-        step.abort();
-        linked.dispose();
-      }
+      const message = await watchStep(signal, (watchSignal, cancel) => this.#lookAtHead(session, signal, watchSignal, cancel));
+      if (message !== undefined) return message;
     }
+  }
+
+  /**
+   * One look of the head of the line, its watches armed with `watchSignal`: the message it
+   * claimed, or undefined once something changed (or every candidate was taken under us).
+   */
+  async #lookAtHead(session: Session, signal: AbortSignal, watchSignal: AbortSignal, cancel: () => void): Promise<QueueMessage<T> | undefined> {
+    const items = await this.#driver.children(this.#items, { watch: true, signal: watchSignal });
+    const changes: Promise<WatchEvent>[] = [items.changed ?? Promise.resolve('changed')];
+    const pending = deliveryOrder(items.nodes);
+    if (pending.length > 0) {
+      const claims = await this.#driver.children(this.#claims, { watch: true, signal: watchSignal });
+      const free = unclaimed(pending, claims.nodes);
+      if (free.length > 0) {
+        // Drop the watches first: our own claim would otherwise fire the claims watch.
+        cancel();
+        return this.#claimFirst(free, session); // undefined: every candidate was taken under us
+      }
+      changes.push(claims.changed ?? Promise.resolve('changed'));
+    }
+    await raceAbort(Promise.race(changes), signal, this.#what);
+    throwIfAborted(signal, this.#what);
+    return undefined;
   }
 
   /** Claims the first of `candidates` that can still be had. */
@@ -276,12 +277,6 @@ export class DistributedQueue<T> implements Queue<T> {
       }
     }
     return undefined;
-  }
-
-  #liveSession(): Session {
-    const session = this.#driver.session;
-    throwIfEnded(session);
-    return session;
   }
 }
 

@@ -35,9 +35,7 @@ import {
   abortReason,
   callSignal,
   checkTimeout,
-  isCoordError,
   joinPath,
-  linkSignals,
   raceAbort,
   throwIfAborted,
   validatePath,
@@ -47,8 +45,10 @@ import {
   type WaitOptions,
 } from '@coord/core';
 import { attemptId } from './internal/attempt.js';
-import { everyEarlierNode } from './internal/wait-turn.js';
-import { NodeLease, type Lease } from './lease.js';
+import { positiveCount } from './internal/checks.js';
+import { abandonOwnNode, createOwnSequential, liveSession, throwIfEnded, toError } from './internal/own-node.js';
+import { everyEarlierNode, watchStep } from './internal/wait-turn.js';
+import { NodeLease, withLease, type Lease } from './lease.js';
 import { QueueLock, type Lock } from './lock.js';
 
 /** Options of a semaphore. */
@@ -108,13 +108,9 @@ export class LeaseSemaphore implements Semaphore {
    */
   constructor(driver: Driver, path: string, options: SemaphoreOptions) {
     this.path = validatePath(path, 'semaphore path');
-    const permits: unknown = options?.permits;
-    if (typeof permits !== 'number' || !Number.isSafeInteger(permits) || permits < 1) {
-      throw new CoordError('INVALID_ARGUMENT', `semaphore ${path}: permits must be a positive safe integer, got ${String(permits)}`);
-    }
-    this.permits = permits;
-    this.#driver = driver;
     this.#what = `semaphore ${path}`;
+    this.permits = positiveCount(options?.permits, this.#what, 'permits');
+    this.#driver = driver;
     this.#leases = joinPath(this.path, 'leases');
     this.#queue = new QueueLock(driver, joinPath(this.path, 'locks'), {
       prefix: 'lock',
@@ -127,7 +123,7 @@ export class LeaseSemaphore implements Semaphore {
     const startedAt = performance.now();
     checkTimeout(options.timeout, this.#what);
     throwIfAborted(options.signal, this.#what);
-    const session = this.#liveSession();
+    const session = liveSession(this.#driver);
     // Fast path; grant even if the timeout elapsed during the create (the permit is ours).
     const held = await this.#tryLease(session);
     if (held !== undefined) return held;
@@ -141,16 +137,11 @@ export class LeaseSemaphore implements Semaphore {
   }
 
   async tryAcquire(): Promise<Lease | undefined> {
-    return this.#tryLease(this.#liveSession());
+    return this.#tryLease(liveSession(this.#driver));
   }
 
-  async withLock<T>(fn: (held: Lease) => T | Promise<T>, options: WaitOptions = {}): Promise<T> {
-    const held = await this.acquire(options);
-    try {
-      return await fn(held);
-    } finally {
-      await held.release();
-    }
+  withLock<T>(fn: (held: Lease) => T | Promise<T>, options: WaitOptions = {}): Promise<T> {
+    return withLease(this.acquire(options), fn);
   }
 
   /** One lease node, kept if the listing that came with it admits it, else deleted. */
@@ -160,12 +151,12 @@ export class LeaseSemaphore implements Semaphore {
     try {
       admitted = this.#admits(node, siblings) && !session.signal.aborted;
     } catch (error) {
-      await this.#abandon(node, session);
+      await abandonOwnNode(this.#driver, node, session);
       throw error;
     }
     if (admitted) return new NodeLease(this.#driver, node, session, this.#what);
-    await this.#abandon(node, session);
-    if (session.signal.aborted) throw toError(session.signal.reason);
+    await abandonOwnNode(this.#driver, node, session);
+    throwIfEnded(session);
     return undefined;
   }
 
@@ -177,10 +168,10 @@ export class LeaseSemaphore implements Semaphore {
       const { node, siblings } = await this.#createLease(session);
       try {
         await this.#untilAdmitted(node, siblings, signal);
-        if (session.signal.aborted) throw toError(session.signal.reason);
+        throwIfEnded(session);
         permit = new NodeLease(this.#driver, node, session, this.#what);
       } catch (error) {
-        await this.#abandon(node, session);
+        await abandonOwnNode(this.#driver, node, session);
         throw error;
       }
     } finally {
@@ -202,16 +193,13 @@ export class LeaseSemaphore implements Semaphore {
     if (this.#admits(own, siblings)) return;
     for (;;) {
       throwIfAborted(signal, this.#what);
-      const step = new AbortController();
-      const linked = linkSignals(signal, step.signal);
-      try {
-        const { nodes, changed } = await this.#driver.children(this.#leases, { watch: true, signal: linked.signal });
-        if (this.#admits(own, nodes)) return;
+      const admitted = await watchStep(signal, async (watchSignal) => {
+        const { nodes, changed } = await this.#driver.children(this.#leases, { watch: true, signal: watchSignal });
+        if (this.#admits(own, nodes)) return true;
         if (changed !== undefined) await raceAbort(changed, signal, this.#what);
-      } finally {
-        step.abort(); // drops the watch if we leave before it fired
-        linked.dispose();
-      }
+        return false;
+      });
+      if (admitted) return;
     }
   }
 
@@ -234,36 +222,9 @@ export class LeaseSemaphore implements Semaphore {
     throw new CoordError('LOST', `${this.#what}: own lease node ${own.name} is gone (deleted, or its session ended)`);
   }
 
-  /** Creates our lease node and checks it belongs to the session we bind the permit to. */
-  async #createLease(session: Session): Promise<{ node: NodeRef; siblings: readonly NodeRef[] }> {
+  /** Creates our lease node, owned by the session we bind the permit to. */
+  #createLease(session: Session): Promise<{ node: NodeRef; siblings: readonly NodeRef[] }> {
     const prefix = `lease-p${this.permits}-${attemptId()}-`;
-    const created = await this.#driver.createSequential(this.#leases, prefix, EMPTY, { ephemeral: true });
-    if (created.node.owner !== session.id) {
-      // The session changed under us: the node belongs to a session we did not bind to.
-      await this.#driver.delete(created.node.path).catch(() => false);
-      throw new CoordError('SESSION_EXPIRED', `${this.#what}: session ${session.id} ended during the request`);
-    }
-    return created;
+    return createOwnSequential(this.#driver, this.#leases, prefix, EMPTY, session, this.#what);
   }
-
-  /** Removes our lease node after a refused or abandoned attempt; it went already if the session did. */
-  async #abandon(node: NodeRef, session: Session): Promise<void> {
-    if (session.signal.aborted) return;
-    try {
-      await this.#driver.delete(node.path);
-    } catch (error) {
-      if (!session.signal.aborted) throw error;
-    }
-  }
-
-  #liveSession(): Session {
-    const session = this.#driver.session;
-    if (session.signal.aborted) throw toError(session.signal.reason);
-    return session;
-  }
-}
-
-function toError(reason: unknown): CoordError {
-  if (isCoordError(reason)) return reason;
-  return new CoordError('INTERNAL', String(reason), { cause: reason });
 }

@@ -22,6 +22,7 @@ import type { JoinOptions, Membership, RejoinOutcome } from '../group.js';
 import { NodeLease } from '../lease.js';
 import { attemptId } from './attempt.js';
 import { decodeMember, encodeMember } from './group-nodes.js';
+import { dropForeignNode, toError } from './own-node.js';
 
 /** What a membership works on. */
 export interface MemberContext<T> {
@@ -73,11 +74,8 @@ export async function createMember<T>(
   for (let attempt = 1; ; attempt += 1) {
     try {
       const node = await driver.create(path, data, { ephemeral: true, requireParent: true });
-      if (node.owner !== session.id) {
-        // The session changed during the request: the node is not bound to the one we hold.
-        await driver.delete(node.path).catch(() => false);
-        throw new CoordError('SESSION_EXPIRED', `${what}: session ${session.id} ended during the join`);
-      }
+      // The session changed during the request: the node is not bound to the one we hold.
+      if (node.owner !== session.id) await dropForeignNode(driver, node, session, what, 'the join');
       return node;
     } catch (error) {
       if (isCoordError(error, 'NO_NODE')) throw new CoordError('GROUP_NOT_FOUND', `group ${context.group}: no such group`, { cause: error });
@@ -254,10 +252,4 @@ export class GroupMembership<T> implements Membership<T> {
     this.#queue = run.catch(() => undefined);
     return run;
   }
-}
-
-/** A signal's reason or a caught value as a `CoordError`. */
-export function toError(reason: unknown): CoordError {
-  if (isCoordError(reason)) return reason;
-  return new CoordError('INTERNAL', String(reason), { cause: reason });
 }

@@ -8,6 +8,7 @@
  */
 import { CoordError, isCoordError, joinPath, type Driver, type NodeRef, type Session } from '@coord/core';
 import { attemptId } from './attempt.js';
+import { throwIfEnded } from './own-node.js';
 import type { Item } from './queue-items.js';
 
 /** A successful claim: the claim node and the item's bytes. */
@@ -63,11 +64,4 @@ async function dropOwnAttempt(driver: Driver, path: string, attempt: Uint8Array,
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((byte, i) => byte === b[i]);
-}
-
-/** Throws the session's end reason if it has ended. */
-export function throwIfEnded(session: Session): void {
-  if (!session.signal.aborted) return;
-  const reason: unknown = session.signal.reason;
-  throw isCoordError(reason) ? reason : new CoordError('INTERNAL', String(reason), { cause: reason });
 }

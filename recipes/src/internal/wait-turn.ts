@@ -58,19 +58,45 @@ export async function waitForTurn(
 }
 
 /**
- * Watches one node until it changes (for a queue node: until it is deleted). Resolves at
- * once if it is already gone. The watch is cancelled on every exit, so a watch armed on a
- * missing node (which would otherwise wait for a create that never comes) cannot linger.
+ * Runs one watched step: `body` arms its watches with the signal it is given, which follows
+ * `signal` and is aborted when the step ends, however it ends — so no watch armed in the step
+ * outlives it (a watch on a missing node would otherwise wait for a create that never comes).
+ * `body` may call `cancel()` to drop the step's watches early.
  */
-export async function untilGone(driver: Driver, path: string, signal: AbortSignal, what: string): Promise<void> {
+export async function watchStep<R>(
+  signal: AbortSignal | undefined,
+  body: (watchSignal: AbortSignal, cancel: () => void) => Promise<R>,
+): Promise<R> {
   const step = new AbortController();
   const linked = linkSignals(signal, step.signal);
   try {
-    const { node, changed } = await driver.get(path, { watch: true, signal: linked.signal });
-    if (node !== undefined && changed !== undefined) await raceAbort(changed, signal, what);
-    throwIfAborted(signal, what);
+    return await body(linked.signal, () => step.abort());
   } finally {
     step.abort();
     linked.dispose();
   }
+}
+
+/**
+ * Reads one node with a watch and, if it exists, waits until the watch fires (it changed or
+ * went). Returns false at once if the node is missing. The watch is cancelled on every exit.
+ * @throws CoordError the signal's reason (timeout, abort, session end).
+ */
+export async function whenChanged(driver: Driver, path: string, signal: AbortSignal, what: string): Promise<boolean> {
+  return watchStep(signal, async (watchSignal) => {
+    const { node, changed } = await driver.get(path, { watch: true, signal: watchSignal });
+    if (node === undefined) return false;
+    if (changed !== undefined) await raceAbort(changed, signal, what);
+    throwIfAborted(signal, what);
+    return true;
+  });
+}
+
+/**
+ * Watches one node until it changes (for a queue node: until it is deleted). Resolves at
+ * once if it is already gone. The watch is cancelled on every exit.
+ * @throws CoordError the signal's reason (timeout, abort, session end).
+ */
+export async function untilGone(driver: Driver, path: string, signal: AbortSignal, what: string): Promise<void> {
+  if (!(await whenChanged(driver, path, signal, what))) throwIfAborted(signal, what);
 }
