@@ -1,6 +1,7 @@
 /**
  * `node bench/dist/src/main.js [--url memory://bench] [--seconds 3]`: throughput, round
- * trips and handoff figures of the lock, measured through the public API. Not a test: it
+ * trips and handoff figures of the lock, and the requests per operation of every recipe,
+ * measured through the public API. Not a test: it
  * prints figures and asserts nothing (the "expected" column is for the reader).
  */
 import { availableParallelism } from 'node:os';
@@ -8,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { parseUrl } from 'coord';
 import { measureRequests, measureThroughput, type RequestsResult, type ThroughputResult } from './cycles.js';
 import { measureHandoff, type HandoffResult } from './handoff.js';
+import { measureRecipes, type RecipeCost } from './recipes.js';
 import { fmt, round, table, type Row } from './report.js';
 
 const USAGE = `Usage: node bench/dist/src/main.js [options]
@@ -35,8 +37,10 @@ async function run(settings: Settings): Promise<void> {
   const throughput = await measureThroughput(url, seconds);
   const requests = await measureRequests(url);
   const handoff = await measureHandoff(url, settings);
-  process.stdout.write(`${table(rows(throughput, requests, handoff))}\n`);
-  process.stdout.write(`${JSON.stringify({ url: redacted, ...figures(throughput, requests, handoff) })}\n`);
+  const recipes = await measureRecipes(url);
+  process.stdout.write(`${table([...rows(throughput, requests, handoff), ...recipeRows(recipes)])}\n`);
+  const recipeFigures = Object.fromEntries(recipes.map((cost) => [cost.operation, round(cost.requests)]));
+  process.stdout.write(`${JSON.stringify({ url: redacted, ...figures(throughput, requests, handoff), requestsPerRecipeOperation: recipeFigures })}\n`);
 }
 
 function rows(throughput: ThroughputResult, requests: RequestsResult, handoff: HandoffResult): Row[] {
@@ -53,6 +57,13 @@ function rows(throughput: ThroughputResult, requests: RequestsResult, handoff: H
     { metric: '    memory store watch firings per handoff', value: fmt(handoff.storeFiringsPerHandoff, 2), expected: '1.00' },
     { metric: '    driver requests per handoff', value: fmt(handoff.requestsPerHandoff, 2) },
     { metric: '    handoffs/s', value: fmt(handoff.handoffsPerSecond) },
+  ];
+}
+
+function recipeRows(costs: readonly RecipeCost[]): Row[] {
+  return [
+    { metric: '(d) driver requests per uncontended recipe operation', value: '' },
+    ...costs.map((cost) => ({ metric: `    ${cost.operation}`, value: fmt(cost.requests, 2), expected: `>= ${cost.minimum}` })),
   ];
 }
 
