@@ -59,7 +59,8 @@ const REJOIN_RETRY_MS = 200;
  * Creates the member node, ephemeral on `session`, only if the group exists (atomically).
  * `stale` is the join id of this membership's previous incarnation: its node can outlive its
  * session for a while (a partition: the server has not expired the old session yet); it is
- * ours, so it is deleted and the create retried.
+ * ours, so it is deleted and the create retried. So is a node holding `joinId` itself, which
+ * a driver's retry of this very create (its first reply lost) reports as `NODE_EXISTS`.
  * @throws CoordError `GROUP_NOT_FOUND`, `MEMBER_EXISTS`, `SESSION_EXPIRED`, or the driver's error.
  */
 export async function createMember<T>(
@@ -80,18 +81,22 @@ export async function createMember<T>(
     } catch (error) {
       if (isCoordError(error, 'NO_NODE')) throw new CoordError('GROUP_NOT_FOUND', `group ${context.group}: no such group`, { cause: error });
       if (!isCoordError(error, 'NODE_EXISTS')) throw error;
-      if (stale === undefined || attempt >= STALE_ATTEMPTS || !(await removeStale(context, stale))) {
+      // Our own join id: the driver retried a create whose reply was lost and found our node.
+      // A read does not carry its token (nor is it checked against `session`), so delete it
+      // and create again.
+      const ours = stale === undefined ? [joinId] : [joinId, stale];
+      if (attempt >= STALE_ATTEMPTS || !(await removeStale(context, ours))) {
         throw new CoordError('MEMBER_EXISTS', `${what}: the member id is taken`, { cause: error });
       }
     }
   }
 }
 
-/** Deletes the node at the member path if it is `stale`'s; false if it is someone else's. */
-async function removeStale<T>(context: MemberContext<T>, stale: string): Promise<boolean> {
+/** Deletes the node at the member path if it holds one of `ours` join ids; false if it is someone else's. */
+async function removeStale<T>(context: MemberContext<T>, ours: readonly string[]): Promise<boolean> {
   const { node } = await context.driver.get(context.path);
   if (node === undefined) return true; // gone meanwhile: create again
-  if (decodeMember(node, rawCodec).joinId !== stale) return false;
+  if (!ours.includes(decodeMember(node, rawCodec).joinId)) return false;
   // Conditional: if it changed since our read, the next attempt looks again.
   await context.driver.delete(context.path, { version: node.version }).catch((error: unknown) => {
     if (!isCoordError(error, 'BAD_VERSION')) throw error;
@@ -152,8 +157,10 @@ export class GroupMembership<T> implements Membership<T> {
   }
 
   leave(): Promise<void> {
+    // Stop rejoining now, not in turn: a rejoin retrying against an unreachable backend
+    // holds the queue, and would hold the leave behind it.
+    if (this.#leaving === undefined) this.#stopRejoining();
     this.#leaving ??= this.#serial(async () => {
-      this.#stopRejoining();
       await this.#current.lease.release();
       this.#left = true;
     }).catch((error: unknown) => {
