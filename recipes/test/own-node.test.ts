@@ -33,9 +33,12 @@ class FakeDriver {
     return { nodes: this.listing };
   }
 
-  async delete(path: string): Promise<boolean> {
+  readonly tokens: (bigint | undefined)[] = [];
+
+  async delete(path: string, options?: { token?: bigint }): Promise<boolean> {
     this.failDelete?.();
     this.deleted.push(path);
+    this.tokens.push(options?.token);
     return true;
   }
 }
@@ -78,6 +81,7 @@ describe('own node', () => {
     const node = (await fake.createSequential('/l', 'lock-a-')).node;
     await abandonOwnNode(fake as unknown as Driver, node, s1);
     expect(fake.deleted).toEqual([node.path]);
+    expect(fake.tokens).toEqual([node.token]); // conditional: never a node re-created at its path
     s1.end(new CoordError('SESSION_EXPIRED', 'gone'));
     await abandonOwnNode(fake as unknown as Driver, node, s1);
     expect(fake.deleted).toEqual([node.path]);
@@ -126,6 +130,7 @@ describe('own node', () => {
     fake.failCreate = new CoordError('CONNECTION_LOSS', 'reply lost');
     expect(await codeOf(createOwnSequential(fake as unknown as Driver, '/l', 'lock-a-', new Uint8Array(), s1, 'lock /l'))).toBe('CONNECTION_LOSS');
     expect(fake.deleted).toEqual([ghost.path]);
+    expect(fake.tokens).toEqual([ghost.token]);
   });
 
   it('does not look for a node after a create that surely made none, or once the session is dead', async () => {

@@ -3,9 +3,10 @@
 // lives), and the caller gets its own error, not the delete's. A delete repeated by the driver
 // after its reply was lost must not hit another client's node at a reused path.
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { sleep } from '@coord/core';
+import { isCoordError, sleep } from '@coord/core';
 import { storeNamed } from '@coord/memory';
 import { eventually, rejectedCoordError } from '@coord/testing';
+import type { Coordinator, Membership } from '../src/index.js';
 import { FaultyCoordinators, once, unavailable } from './fault-driver.js';
 
 const STORE = 'delete-faults';
@@ -77,11 +78,10 @@ describe('a clean-up delete that fails while the session lives is retried in the
   });
 });
 
-describe('a delete repeated after its reply was lost, at a reused path', () => {
-  // KNOWN BUG, kept as a failing test until the driver contract says how a delete with a lost
-  // reply may be repeated: the repeat deletes B's claim, and C then takes the message B still
-  // holds. Turn `it.failing` into `it` with the fix.
-  it.failing("queue: a nack retried by the driver must not delete the next consumer's claim", async () => {
+describe('a delete repeated by the driver after its reply was lost, at a reused path', () => {
+  // The driver repeats only a delete conditional on the node's token (the Driver contract);
+  // an unconditional repeat would delete B's claim, and C would take the message B holds.
+  it("queue: a nack retried by the driver does not delete the next consumer's claim", async () => {
     const path = unique('queue');
     const a = await coordinators.open();
     const b = await coordinators.open();
@@ -91,7 +91,7 @@ describe('a delete repeated after its reply was lost, at a reused path', () => {
     // B waits at the head of the line, watching the claims: it claims the moment A's goes.
     const second = b.coord.queue<string>(path).take({ timeout: 5_000 });
     await sleep(50);
-    a.faults.faults = { repeatDelete: (node) => (node.startsWith(`${path}/claims/`) ? 100 : undefined) };
+    a.faults.faults = { loseDeleteReply: (node) => (node.startsWith(`${path}/claims/`) ? 100 : undefined) };
     await first.nack();
     const held = await second;
     expect(held.state).toBe('held');
@@ -99,4 +99,49 @@ describe('a delete repeated after its reply was lost, at a reused path', () => {
     expect((await rejectedCoordError(c.coord.queue<string>(path).take({ timeout: 500 }))).code).toBe('TIMEOUT');
     await held.ack();
   });
+
+  it("group: a leave retried by the driver does not delete the member's next incarnation", async () => {
+    const name = `g${(counter += 1)}`;
+    const a = await coordinators.open();
+    const b = await coordinators.open();
+    await a.coord.group(name).create();
+    const first = await a.coord.group(name).join('w1', { capabilities: 'a' });
+    a.faults.faults = { loseDeleteReply: (node) => (node.endsWith('/w1') ? 200 : undefined) };
+    const leaving = first.leave();
+    // The same member id joins again (on another client) before the driver repeats a's delete.
+    const second = await eventuallyJoined(b.coord, name);
+    await leaving;
+    expect(first.left).toBe(true);
+    expect(await b.coord.group(name).members()).toEqual(new Map([['w1', 'b']]));
+    expect(second.signal.aborted).toBe(false);
+    await second.leave();
+    await b.coord.group(name).delete();
+  });
+
+  it('group: an update is conditional on the member\'s own node, not one re-created at its path', async () => {
+    const name = `g${(counter += 1)}`;
+    const a = await coordinators.open();
+    const b = await coordinators.open();
+    await a.coord.group(name).create();
+    const first = await a.coord.group(name).join('w1', { capabilities: 'a' });
+    // Someone deletes a's node by hand and joins as w1; both nodes are at version 0.
+    await b.coord.driver.delete(`/.coord/groups/${name}/w1`);
+    const second = await b.coord.group(name).join('w1', { capabilities: 'b' });
+    expect((await rejectedCoordError(first.update('a2'))).code).toBe('LOST');
+    expect(await b.coord.group(name).members()).toEqual(new Map([['w1', 'b']]));
+    await second.leave();
+    await b.coord.group(name).delete();
+  });
 });
+
+/** Joins `name` as `w1` once the id is free. */
+async function eventuallyJoined(coord: Coordinator, name: string): Promise<Membership<string>> {
+  for (;;) {
+    try {
+      return await coord.group<string>(name).join('w1', { capabilities: 'b' });
+    } catch (error) {
+      if (!isCoordError(error, 'MEMBER_EXISTS')) throw error;
+      await sleep(5);
+    }
+  }
+}

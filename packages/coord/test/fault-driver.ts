@@ -1,7 +1,8 @@
 // A pass-through driver that injects the faults a real backend produces and the memory
 // driver never does: a reply lost after the server applied the request, a request that fails
-// without being applied, a reply held until the test lets it go, and a delete that the driver
-// repeats after its reply was lost. Shared by the recipe fault tests of this directory.
+// without being applied, a reply held until the test lets it go, and a delete whose reply is
+// lost, which the driver then repeats or reports the way the Driver contract says. Shared by
+// the recipe fault tests of this directory.
 import {
   CoordError,
   sleep,
@@ -32,10 +33,11 @@ export interface Faults {
   /** Applies the request, then holds its reply until the promise settles. */
   holdAfter?: (method: Method, path: string) => Promise<void> | undefined;
   /**
-   * Deletes: applies the delete, loses its reply, and after this many ms repeats it the way
-   * a driver retrying a lost reply would, returning the repeat's answer.
+   * Deletes: applies the delete and loses its reply; then, as the Driver contract allows a
+   * real driver, repeats it after this many ms if the call carried a `token` (returning the
+   * repeat's answer), and otherwise rejects with `CONNECTION_LOSS`.
    */
-  repeatDelete?: (path: string, options: VersionOptions | undefined) => number | undefined;
+  loseDeleteReply?: (path: string) => number | undefined;
 }
 
 /** The memory driver behind {@link Faults}. For `create` and `createSequential`, `path` is the node's path or the directory. */
@@ -83,8 +85,9 @@ export class FaultDriver implements Driver {
   delete(path: string, options?: VersionOptions): Promise<boolean> {
     return this.#call('delete', path, async () => {
       const deleted = await this.inner.delete(path, options);
-      const delay = this.faults.repeatDelete?.(path, options);
+      const delay = this.faults.loseDeleteReply?.(path);
       if (delay === undefined) return deleted;
+      if (options?.token === undefined) throw new CoordError('CONNECTION_LOSS', `injected: reply of delete ${path} lost, outcome unknown`);
       await sleep(delay);
       return this.inner.delete(path, options);
     });

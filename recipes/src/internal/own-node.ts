@@ -51,7 +51,7 @@ export function liveSession(driver: Driver): Session {
  * @throws CoordError `SESSION_EXPIRED`, always.
  */
 export async function dropForeignNode(driver: Driver, node: NodeRef, session: Session, what: string, during = 'the request'): Promise<never> {
-  await driver.delete(node.path).catch(() => false);
+  await driver.delete(node.path, tokenOf(node)).catch(() => false);
   throw new CoordError('SESSION_EXPIRED', `${what}: session ${session.id} ended during ${during}`);
 }
 
@@ -104,7 +104,16 @@ export async function cleanUpUnknownOutcome(error: unknown, session: Session, cl
 /** Deletes the children of `dir` named by this attempt's prefix. */
 async function removeAttempt(driver: Driver, dir: string, prefix: string): Promise<void> {
   const { nodes } = await driver.children(dir);
-  await Promise.all(nodes.filter((node) => node.name.startsWith(prefix)).map((node) => driver.delete(node.path)));
+  await Promise.all(nodes.filter((node) => node.name.startsWith(prefix)).map((node) => driver.delete(node.path, tokenOf(node))));
+}
+
+/**
+ * The conditional form of a delete of `node` when its token is known (a create's result, or
+ * a sequential node's listing): only that node is deleted, never one re-created at its path,
+ * and the driver may repeat the delete safely if its reply is lost.
+ */
+export function tokenOf(node: NodeRef): { token: bigint } | undefined {
+  return node.token > 0n ? { token: node.token } : undefined;
 }
 
 /**
@@ -115,7 +124,7 @@ async function removeAttempt(driver: Driver, dir: string, prefix: string): Promi
  */
 export async function abandonOwnNode(driver: Driver, node: NodeRef, session: Session): Promise<void> {
   await retryUntilDone(session, async () => {
-    await driver.delete(node.path);
+    await driver.delete(node.path, tokenOf(node));
   });
 }
 

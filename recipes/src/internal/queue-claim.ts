@@ -46,10 +46,10 @@ export async function claimItem(driver: Driver, claims: string, item: Item, sess
     throwIfEnded(session);
     if (node !== undefined) return { claim, data: node.data };
   } catch (error) {
-    await driver.delete(path).catch(() => false);
+    await driver.delete(path, { token: claim.token }).catch(() => false);
     throw error;
   }
-  await driver.delete(path); // acked between the listing and the claim
+  await driver.delete(path, { token: claim.token }); // acked between the listing and the claim
   return undefined;
 }
 
