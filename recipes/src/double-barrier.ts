@@ -19,8 +19,10 @@
  * Leaving (`internal/double-barrier-member.ts`), over the members of the round still present:
  * the lowest stays as a sentinel and watches the highest; every other member deletes its node and watches the lowest. Each
  * departure wakes at most the sentinel, and the sentinel's own departure — once it is alone —
- * releases the others together. The sentinel deletes the marker just before its node; a
- * marker whose round died out is removed by whoever next finds it empty.
+ * releases the others together. The sentinel deletes its node, then the marker (never the
+ * other way round: a marker gone while a member of its round is still listed would let a
+ * newcomer count that member into a new round); a marker whose round died out is removed by
+ * whoever next finds it empty.
  *
  * Session loss: a dead member is gone — before its round forms it no longer counts, after it
  * the others stop waiting for it; its handle's `signal` aborts first. An `enter` that times
@@ -60,7 +62,7 @@ import {
   parseLast,
   type Round,
 } from './internal/double-barrier-rounds.js';
-import { abandonOwnNode, dropForeignNode, liveSession, throwIfEnded, toError } from './internal/own-node.js';
+import { abandonOwnNode, createOwnSequential, liveSession, throwIfEnded, toError } from './internal/own-node.js';
 import { watchStep } from './internal/wait-turn.js';
 import { NodeLease } from './lease.js';
 
@@ -125,20 +127,20 @@ export class NodeDoubleBarrier implements DoubleBarrier {
       return new Member(this.#driver, this.path, this.count, new NodeLease(this.#driver, node, session, this.#what), round);
     } catch (error) {
       // Our node went with the session if the session did; otherwise remove it ourselves.
-      await abandonOwnNode(this.#driver, node, session).catch(() => undefined);
+      await abandonOwnNode(this.#driver, node, session);
       throw toError(error);
     }
   }
 
   /** Creates our member node, checking that the members agree on `count` and its owner. */
   async #join(session: Session): Promise<{ node: NodeRef; siblings: readonly NodeRef[] }> {
-    const { node, siblings } = await this.#driver.createSequential(this.path, memberPrefix(this.count, attemptId()), EMPTY, { ephemeral: true });
+    const prefix = memberPrefix(this.count, attemptId());
+    const { node, siblings } = await createOwnSequential(this.#driver, this.path, prefix, EMPTY, session, this.#what);
     const other = otherCountMember(siblings, this.count);
     if (other !== undefined) {
-      await this.#driver.delete(node.path).catch(() => false);
+      await abandonOwnNode(this.#driver, node, session);
       throw new CoordError('CONFLICT', `${this.#what}: count is ${this.count} here, but member ${other.name} uses another count`);
     }
-    if (node.owner !== session.id) await dropForeignNode(this.#driver, node, session, this.#what);
     return { node, siblings };
   }
 

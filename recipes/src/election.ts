@@ -180,16 +180,22 @@ export class QueueElection<T> implements Election<T> {
   async #observeOnce(signal: AbortSignal): Promise<Observation<T> | undefined> {
     const listing = new AbortController();
     const linked = linkSignals(signal, listing.signal);
+    let keepLink = false;
     try {
       const { nodes, changed } = await this.#driver.children(this.path, { watch: true, signal: linked.signal });
       const first = firstCandidate(nodes);
-      if (first === undefined) return { leader: undefined, changed };
+      if (first === undefined) {
+        // The queue's watch is returned armed: keep it linked to `signal`, so that the
+        // round's end (abort, break) cancels it rather than leaving it armed.
+        keepLink = true;
+        return { leader: undefined, changed };
+      }
       listing.abort(); // a leader exists: watch it alone, not every follower's coming and going
       const read = await this.#driver.get(first.path, { watch: true, signal });
       if (read.node === undefined) return undefined;
       return { leader: { value: this.#codec.decode(read.node.data), token: first.token }, changed: read.changed };
     } finally {
-      linked.dispose();
+      if (!keepLink) linked.dispose();
     }
   }
 }

@@ -28,7 +28,7 @@
  */
 import { CoordError, EMPTY, isCoordError, jsonCodec, type Codec, type Driver } from '@coord/core';
 import { attemptId } from './internal/attempt.js';
-import { GROUPS_ROOT, groupPath, memberPath, newMarker, readMember } from './internal/group-nodes.js';
+import { GROUPS_ROOT, groupPath, markerId, memberPath, newMarker, readMember } from './internal/group-nodes.js';
 import { GroupMembership, createMember } from './internal/group-membership.js';
 import { liveSession } from './internal/own-node.js';
 import { watchGroup } from './internal/group-watch.js';
@@ -182,11 +182,14 @@ export class GroupRecipe<T = unknown> implements Group<T> {
   }
 
   async create(): Promise<void> {
+    const marker = newMarker();
     try {
-      await this.#driver.create(this.#path, newMarker());
+      await this.#driver.create(this.#path, marker);
     } catch (error) {
-      if (isCoordError(error, 'NODE_EXISTS')) throw new CoordError('GROUP_EXISTS', `${this.#what}: already exists`, { cause: error });
-      throw error;
+      if (!isCoordError(error, 'NODE_EXISTS')) throw error;
+      // A driver's retry of this very create (its first reply lost) finds our own marker.
+      if (markerId((await this.#driver.get(this.#path)).node?.data ?? EMPTY) === markerId(marker)) return;
+      throw new CoordError('GROUP_EXISTS', `${this.#what}: already exists`, { cause: error });
     }
   }
 

@@ -108,7 +108,9 @@ export class NodeLease implements Lease {
     // name (a group member id) the path may already hold someone else's node.
     if (!this.#session.signal.aborted && this.#lost === undefined) {
       try {
-        await this.#driver.delete(this.node.path);
+        // Conditional on our node's token: at a reused name (a queue claim, a group member)
+        // a delete repeated after a lost reply must not remove the next holder's node.
+        await this.#driver.delete(this.node.path, { token: this.node.token });
       } catch (error) {
         // The node went with its session: nothing left to release.
         if (!this.#session.signal.aborted) throw error;

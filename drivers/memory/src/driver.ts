@@ -95,13 +95,13 @@ export class MemoryDriver implements Driver {
   async set(path: string, data: Uint8Array, options: VersionOptions = {}): Promise<number> {
     validatePath(path);
     this.#request(false);
-    return this.store.set(path, data, options.version);
+    return this.store.set(path, data, options.version, options.token);
   }
 
   async delete(path: string, options: VersionOptions = {}): Promise<boolean> {
     validatePath(path);
     this.#request(false);
-    return this.store.delete(path, options.version);
+    return this.store.delete(path, options.version, options.token);
   }
 
   onSessionState(listener: (change: SessionStateChange) => void): () => void {

@@ -265,11 +265,15 @@ export class MemoryStore {
     return sequential.concat(plain);
   }
 
-  /** Replaces data; returns the new version. */
-  set(path: string, data: Uint8Array, version: number | undefined): number {
+  /** Replaces data; returns the new version. With `token`, only the node its create returned it for. */
+  set(path: string, data: Uint8Array, version: number | undefined, token?: bigint): number {
     checkData(data, path);
+    checkToken(token, path);
     const node = this.#nodes.get(path);
     if (node === undefined) throw new CoordError('NO_NODE', `memory ${this.name}: ${path} does not exist`);
+    if (token !== undefined && node.created.token !== token) {
+      throw new CoordError('NO_NODE', `memory ${this.name}: ${path} is not the node of token ${token} (it was re-created)`);
+    }
     checkVersion(node, version, this.name);
     node.data = copyBytes(data);
     node.version += 1;
@@ -277,10 +281,12 @@ export class MemoryStore {
     return node.version;
   }
 
-  /** Deletes a node; false if absent. */
-  delete(path: string, version: number | undefined): boolean {
+  /** Deletes a node; false if absent, or if `token` is given and names another node (a re-created one). */
+  delete(path: string, version: number | undefined, token?: bigint): boolean {
+    checkToken(token, path);
     const node = this.#nodes.get(path);
     if (node === undefined) return false;
+    if (token !== undefined && node.created.token !== token) return false;
     checkVersion(node, version, this.name);
     if ((this.#descendants.get(path) ?? 0) > 0) {
       throw new CoordError('NOT_EMPTY', `memory ${this.name}: ${path} has children`);
@@ -357,6 +363,12 @@ function checkData(data: Uint8Array, path: string): void {
       'PAYLOAD_TOO_LARGE',
       `memory: data for ${path} is ${data.byteLength} bytes; the limit is ${MAX_NODE_DATA_BYTES}`,
     );
+  }
+}
+
+function checkToken(token: bigint | undefined, path: string): void {
+  if (token !== undefined && (typeof token !== 'bigint' || token <= 0n)) {
+    throw new CoordError('INVALID_ARGUMENT', `memory: token for ${path} must be a positive bigint (a create's token), got ${String(token)}`);
   }
 }
 

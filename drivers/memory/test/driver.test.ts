@@ -244,6 +244,21 @@ describe('MemoryDriver nodes', () => {
     expect(store.stats()).toMatchObject({ nodes: 2, ephemeralNodes: 1 });
   });
 
+  it('passes the token of delete and set to the store: a stale token leaves a re-created node alone', async () => {
+    const store = freshStore();
+    const a = open(store);
+    const b = open(store);
+    const first = await a.create('/claims/item-1', bytes(1), { ephemeral: true });
+    expect(await a.delete('/claims/item-1', { token: first.token })).toBe(true);
+    const second = await b.create('/claims/item-1', bytes(2), { ephemeral: true });
+    expect(await a.delete('/claims/item-1', { token: first.token })).toBe(false);
+    expect((await rejectedCoordError(a.set('/claims/item-1', bytes(3), { token: first.token }))).code).toBe('NO_NODE');
+    expect((await a.get('/claims/item-1')).node).toMatchObject({ data: bytes(2), owner: b.session.id });
+    expect(await b.set('/claims/item-1', bytes(4), { version: 0, token: second.token })).toBe(1);
+    expect(await b.delete('/claims/item-1', { token: second.token })).toBe(true);
+    expect((await rejectedCoordError(a.delete('/claims/item-1', { token: 0n }))).code).toBe('INVALID_ARGUMENT');
+  });
+
   it('an ephemeral node cannot have children (INVALID_ARGUMENT)', async () => {
     const store = freshStore();
     const driver = open(store);

@@ -217,6 +217,43 @@ describe('MemoryStore nodes', () => {
     expect(store.delete('/a', 7)).toBe(false);
   });
 
+  it('token: delete and set apply only to the node whose create returned the token', () => {
+    const store = freshStore();
+    const first = store.create('/claim', bytes(1), undefined);
+    expect(store.set('/claim', bytes(2), undefined, first.token)).toBe(1);
+    expect(store.delete('/claim', undefined, first.token)).toBe(true);
+    const second = store.create('/claim', bytes(3), undefined);
+    expect(second.token > first.token).toBe(true);
+    // A stale token names the deleted node: as if it were missing, and the new node stays.
+    expect(store.delete('/claim', undefined, first.token)).toBe(false);
+    expect(thrownCoordError(() => store.set('/claim', bytes(4), undefined, first.token)).code).toBe('NO_NODE');
+    expect(store.get('/claim')).toEqual({ data: bytes(3), version: 0, owner: undefined });
+    // The token is checked before the version; both must match.
+    expect(store.delete('/claim', 5, first.token)).toBe(false);
+    expect(thrownCoordError(() => store.delete('/claim', 5, second.token)).code).toBe('BAD_VERSION');
+    expect(store.delete('/claim', 0, second.token)).toBe(true);
+    expect(store.delete('/claim', undefined, second.token)).toBe(false);
+  });
+
+  it('token: a sequential node is named by the token of its create and of its listing', () => {
+    const store = freshStore();
+    const { node } = store.createSequential('/q', 'n-', bytes(), undefined);
+    const [listed] = store.children('/q');
+    expect(listed?.token).toBe(node.token);
+    expect(store.delete(node.path, undefined, node.token + 1n)).toBe(false);
+    expect(store.delete(node.path, undefined, listed?.token)).toBe(true);
+  });
+
+  it('token: must be a positive bigint (INVALID_ARGUMENT), checked before anything else', () => {
+    const store = freshStore();
+    store.create('/a', bytes(), undefined);
+    expect(thrownCoordError(() => store.delete('/a', undefined, 0n)).code).toBe('INVALID_ARGUMENT');
+    expect(thrownCoordError(() => store.delete('/missing', undefined, -1n)).code).toBe('INVALID_ARGUMENT');
+    expect(thrownCoordError(() => store.set('/a', bytes(), undefined, 0n)).code).toBe('INVALID_ARGUMENT');
+    expect(thrownCoordError(() => store.delete('/a', undefined, 1 as unknown as bigint)).code).toBe('INVALID_ARGUMENT');
+    expect(store.get('/a')).toBeDefined();
+  });
+
   it('requireParent: NO_NODE unless the parent is a node (an implied parent does not count; the root does)', () => {
     const store = freshStore();
     expect(thrownCoordError(() => store.create('/g/m', bytes(), undefined, true)).code).toBe('NO_NODE');

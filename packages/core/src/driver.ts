@@ -143,6 +143,18 @@ export interface CreateOptions {
 export interface VersionOptions {
   /** Apply only if the node's data version equals this; else `BAD_VERSION`. */
   readonly version?: number;
+  /**
+   * Apply only to the node whose create returned this token (a sequential node's token in a
+   * listing is the same): a node at `path` made by a later create is another node, and the
+   * call behaves as if the node were missing — `delete` returns false, `set` throws
+   * `NO_NODE` — leaving it alone. The check is atomic with the write (etcd: a Txn comparing
+   * the key's create revision; Redis: inside the script). Checked before `version`. A delete
+   * or set of a node at a path that gets reused (a queue claim, a group member) passes the
+   * token of the node it created, which also lets the driver repeat it safely after a lost
+   * reply (see {@link Driver}).
+   * @throws `INVALID_ARGUMENT` unless positive (a plain node's listing token `0n` names no node).
+   */
+  readonly token?: bigint;
 }
 
 /** The result of {@link Driver.createSequential}. */
@@ -173,9 +185,20 @@ export interface ChildrenResult {
  * A backend, seen through ZooKeeper's model. Every method has a deadline (the URL's
  * `operationTimeout`) and rejects with a `CoordError`; a method called on a closed driver
  * rejects with `CLOSED`, and one whose session expired mid-call rejects with
- * `SESSION_EXPIRED`. Drivers retry their own transient failures (connection loss) while the
- * session lives, and recover a create whose reply was lost by finding the node by its name
- * (which the caller makes unique per attempt) — so a recipe never sees a duplicate node.
+ * `SESSION_EXPIRED`.
+ *
+ * Drivers retry their own transient failures (connection loss) while the session lives, but
+ * a write whose request may have reached the backend (its reply was lost: the outcome is
+ * unknown) is repeated only where a repeat cannot touch another node:
+ * - reads, always;
+ * - a create: the driver recovers a lost reply by finding the node by its name (which the
+ *   caller makes unique per attempt), so a recipe never sees a duplicate node;
+ * - a `set` or `delete`: ONLY when the caller passed `options.token`. Without it the repeat
+ *   could hit a node someone created at the same path after the first request was applied
+ *   (a nack's repeated delete removing the next consumer's claim), and `version` alone does
+ *   not tell that node from ours (both may be at version 0). So without a token the driver
+ *   rejects with `CONNECTION_LOSS` and the caller, which knows what the path holds, decides.
+ * A request the driver knows was never sent may always be sent again.
  */
 export interface Driver {
   /** Which backend this is. */
@@ -217,12 +240,18 @@ export interface Driver {
   children(dir: string, options?: ReadOptions): Promise<ChildrenResult>;
   /**
    * Replaces a node's data and returns the new version.
-   * @throws `NO_NODE`; `BAD_VERSION` if `options.version` does not match.
+   * @throws `NO_NODE` (also if `options.token` names another node than the one at `path`);
+   *   `BAD_VERSION` if `options.version` does not match; `CONNECTION_LOSS` if the outcome is
+   *   unknown and the call had no `token` to repeat it safely.
    */
   set(path: string, data: Uint8Array, options?: VersionOptions): Promise<number>;
   /**
-   * Deletes a node. Returns false if it did not exist (so a repeated delete is harmless).
-   * @throws `BAD_VERSION`; `NOT_EMPTY` if it has children.
+   * Deletes a node. Returns false if it did not exist, or if `options.token` names another
+   * node than the one at `path` (which is left alone). A repeat of an unconditional delete
+   * is NOT harmless at a path that gets reused: it deletes whatever was created there
+   * meanwhile — pass `token` to delete only the node you created.
+   * @throws `BAD_VERSION`; `NOT_EMPTY` if it has children; `CONNECTION_LOSS` if the outcome
+   *   is unknown and the call had no `token` to repeat it safely.
    */
   delete(path: string, options?: VersionOptions): Promise<boolean>;
   /**

@@ -3,8 +3,9 @@
  * the members of the round still present, the lowest stays as a sentinel and watches the
  * highest; every other member deletes its node and watches the lowest. Each departure wakes
  * at most the sentinel, and the sentinel's own departure — once it is alone — releases the
- * others together. The sentinel deletes the round's marker just before its node; so does
- * anyone who finds the marker orphaned. `leave` is not bound to the session (it waits only
+ * others together. The sentinel deletes its node, then the round's marker (never the other
+ * way round: while a member of the round is listed its marker must exist, or a newcomer would
+ * count that member into a new round); so does anyone who finds the marker orphaned. `leave` is not bound to the session (it waits only
  * for others); an abandoned leave has still left.
  */
 import { callSignal, checkTimeout, throwIfAborted, type Driver, type NodeRef, type WaitOptions } from '@coord/core';
@@ -112,10 +113,12 @@ export class Member implements BarrierMember {
     const inside = inRound(membersOf(nodes, this.#count), this.#round);
     const others = inside.filter((node) => node.path !== own);
     if (others.length === 0) {
-      // The sentinel removes the marker; so does anyone who finds it orphaned.
+      // The sentinel removes the marker; so does anyone who finds it orphaned. Node first:
+      // a marker must not vanish while a member of its round is still listed.
       const marker = markerPath(this.#path, this.#round.first);
-      if (inside.length > 0 || nodes.some((node) => node.path === marker)) await driver.delete(marker);
+      const markerLive = inside.length > 0 || nodes.some((node) => node.path === marker);
       await this.#lease.release();
+      if (markerLive) await driver.delete(marker);
       this.#left = true;
       return true;
     }

@@ -57,9 +57,11 @@ const REJOIN_RETRY_MS = 200;
 
 /**
  * Creates the member node, ephemeral on `session`, only if the group exists (atomically).
- * `stale` is the join id of this membership's previous incarnation: its node can outlive its
- * session for a while (a partition: the server has not expired the old session yet); it is
- * ours, so it is deleted and the create retried.
+ * `stale` is this membership's previous incarnation (join id and node token): its node can
+ * outlive its session for a while (a partition: the server has not expired the old session
+ * yet); it is ours, so it is deleted and the create retried. So is a node holding `joinId`
+ * itself, which a driver's retry of this very create (its first reply lost) reports as
+ * `NODE_EXISTS`.
  * @throws CoordError `GROUP_NOT_FOUND`, `MEMBER_EXISTS`, `SESSION_EXPIRED`, or the driver's error.
  */
 export async function createMember<T>(
@@ -67,7 +69,7 @@ export async function createMember<T>(
   joinId: string,
   payload: Uint8Array,
   session: Session,
-  stale: string | undefined,
+  stale: OwnJoin | undefined,
 ): Promise<NodeRef> {
   const { driver, path, what } = context;
   const data = encodeMember(joinId, payload);
@@ -80,20 +82,33 @@ export async function createMember<T>(
     } catch (error) {
       if (isCoordError(error, 'NO_NODE')) throw new CoordError('GROUP_NOT_FOUND', `group ${context.group}: no such group`, { cause: error });
       if (!isCoordError(error, 'NODE_EXISTS')) throw error;
-      if (stale === undefined || attempt >= STALE_ATTEMPTS || !(await removeStale(context, stale))) {
+      // Our own join id: the driver retried a create whose reply was lost and found our node.
+      // Its token is unknown (a read does not carry one), so delete it and create again.
+      const ours: OwnJoin[] = stale === undefined ? [{ joinId }] : [{ joinId }, stale];
+      if (attempt >= STALE_ATTEMPTS || !(await removeStale(context, ours))) {
         throw new CoordError('MEMBER_EXISTS', `${what}: the member id is taken`, { cause: error });
       }
     }
   }
 }
 
-/** Deletes the node at the member path if it is `stale`'s; false if it is someone else's. */
-async function removeStale<T>(context: MemberContext<T>, stale: string): Promise<boolean> {
+/** A join of this membership whose node may still exist: its join id, and its token if known. */
+interface OwnJoin {
+  readonly joinId: string;
+  readonly token?: bigint;
+}
+
+/** Deletes the node at the member path if it holds one of `ours` join ids; false if it is someone else's. */
+async function removeStale<T>(context: MemberContext<T>, ours: readonly OwnJoin[]): Promise<boolean> {
   const { node } = await context.driver.get(context.path);
   if (node === undefined) return true; // gone meanwhile: create again
-  if (decodeMember(node, rawCodec).joinId !== stale) return false;
-  // Conditional: if it changed since our read, the next attempt looks again.
-  await context.driver.delete(context.path, { version: node.version }).catch((error: unknown) => {
+  const joinId = decodeMember(node, rawCodec).joinId;
+  const own = ours.find((join) => join.joinId === joinId);
+  if (own === undefined) return false;
+  // Conditional: if it changed since our read, the next attempt looks again. With the token,
+  // a node re-created by someone else since the read is not touched either.
+  const options = own.token === undefined ? { version: node.version } : { version: node.version, token: own.token };
+  await context.driver.delete(context.path, options).catch((error: unknown) => {
     if (!isCoordError(error, 'BAD_VERSION')) throw error;
   });
   return true;
@@ -152,8 +167,10 @@ export class GroupMembership<T> implements Membership<T> {
   }
 
   leave(): Promise<void> {
+    // Stop rejoining now, not in turn: a rejoin retrying against an unreachable backend
+    // holds the queue, and would hold the leave behind it.
+    if (this.#leaving === undefined) this.#stopRejoining();
     this.#leaving ??= this.#serial(async () => {
-      this.#stopRejoining();
       await this.#current.lease.release();
       this.#left = true;
     }).catch((error: unknown) => {
@@ -181,7 +198,9 @@ export class GroupMembership<T> implements Membership<T> {
       return;
     }
     try {
-      current.version = await driver.set(path, encodeMember(current.joinId, payload), { version: current.version });
+      // Conditional on our node (token) and its version: never another incarnation's node.
+      const options = { version: current.version, token: current.lease.token };
+      current.version = await driver.set(path, encodeMember(current.joinId, payload), options);
       this.#capabilities = capabilities;
     } catch (error) {
       if (this.#rejoin && current.session.signal.aborted) {
@@ -208,7 +227,8 @@ export class GroupMembership<T> implements Membership<T> {
       const joinId = attemptId();
       try {
         const payload = this.#capabilities === undefined ? EMPTY : codec.encode(this.#capabilities);
-        const node = await createMember(this.#context, joinId, payload, session, this.#current.joinId);
+        const stale = { joinId: this.#current.joinId, token: this.#current.lease.token };
+        const node = await createMember(this.#context, joinId, payload, session, stale);
         this.#current = this.#incarnation({ node, joinId, session });
         this.#report({ rejoined: true, token: node.token });
         return;

@@ -197,4 +197,25 @@ export function driverCases(fixture: DriverFixture, context: () => TestContext):
       expect((await observer!.driver.get(path)).node?.owner).toBe(victim!.session.id);
     });
   });
+
+    it('delete and set with a token apply only to the node whose create returned it', async () => {
+      const t = context();
+      const [a, b] = await t.openMany(2);
+      const path = t.path('claim');
+      const first = await a!.driver.create(path, bytes('a'), { ephemeral: true });
+      expect(await a!.driver.set(path, bytes('a1'), { token: first.token })).toBe(1);
+      expect(await a!.driver.delete(path, { token: first.token })).toBe(true);
+      // Someone else re-creates the path: a stale token must not reach the new node.
+      const second = await b!.driver.create(path, bytes('b'), { ephemeral: true });
+      expect(await a!.driver.delete(path, { token: first.token })).toBe(false);
+      expect(await errorCode(() => a!.driver.set(path, bytes('a2'), { token: first.token }))).toBe('NO_NODE');
+      expect(text((await a!.driver.get(path)).node?.data)).toBe('b');
+      expect(await errorCode(() => b!.driver.delete(path, { token: second.token, version: 3 }))).toBe('BAD_VERSION');
+      expect(await b!.driver.delete(path, { token: second.token, version: 0 })).toBe(true);
+      // A sequential node's listing carries the token of its create.
+      const { node } = await a!.driver.createSequential(t.path('q'), 'n-', bytes(''), { ephemeral: true });
+      const [listed] = (await a!.driver.children(t.path('q'))).nodes;
+      expect(listed?.token).toBe(node.token);
+      expect(await a!.driver.delete(node.path, { token: listed!.token })).toBe(true);
+    });
 }

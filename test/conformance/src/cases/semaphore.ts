@@ -18,6 +18,16 @@ export function semaphoreCases(fixture: DriverFixture, context: () => TestContex
     leases: await count(coord, `${path}/leases`),
     locks: await count(coord, `${path}/locks`),
   });
+  /**
+   * Waits for both counts at once. A lease count alone can be met by a waiter's fast-path
+   * node, which goes again before the waiter queues on the internal lock (over a network
+   * that window is wide enough to see).
+   */
+  const untilNodes = (coord: Coordinator, path: string, want: { leases: number; locks: number }, what: string): Promise<void> =>
+    eventually(async () => {
+      const now = await nodes(coord, path);
+      return now.leases === want.leases && now.locks === want.locks;
+    }, what);
   const holdAll = (sems: Semaphore[]): Promise<Lease[]> => Promise.all(sems.map((sem) => sem.acquire({ timeout: 5_000 })));
 
   describe('semaphore', () => {
@@ -167,7 +177,8 @@ export function semaphoreCases(fixture: DriverFixture, context: () => TestContex
       const one = c!.semaphore(`${path}-full`, { permits: 1 });
       const full = await one.acquire();
       const waiting = background(a!.semaphore(`${path}-full`, { permits: 1 }).acquire({ timeout: 20_000 }));
-      await eventually(async () => (await nodes(a!, `${path}-full`)).leases === 2, 'waiter watches the permits');
+      // Both counts: a lease count of 2 alone may be the waiter's fast-path node, about to go.
+      await untilNodes(a!, `${path}-full`, { leases: 2, locks: 1 }, 'waiter watches the permits');
       expect(await rejectionCode(b!.semaphore(`${path}-full`, { permits: 5 }).acquire({ timeout: 5_000 }))).toBe('CONFLICT');
       expect(await nodes(a!, `${path}-full`)).toEqual({ leases: 2, locks: 1 });
       await full.release();
@@ -191,7 +202,7 @@ export function semaphoreCases(fixture: DriverFixture, context: () => TestContex
       const controller = new AbortController();
       // b holds the internal lock and watches the permits; c waits on the internal lock.
       const watching = background(b!.semaphore(path, { permits: 1 }).acquire({ timeout: 30_000 }));
-      await eventually(async () => (await nodes(a!, path)).leases === 2, 'b watches the permits');
+      await untilNodes(a!, path, { leases: 2, locks: 1 }, 'b watches the permits');
       const queued = background(c!.semaphore(path, { permits: 1 }).acquire({ signal: controller.signal }));
       await eventually(async () => (await nodes(a!, path)).locks === 2, 'c queued on the lock');
       controller.abort(new Error('gave up'));
@@ -215,12 +226,12 @@ export function semaphoreCases(fixture: DriverFixture, context: () => TestContex
       const held = await a!.semaphore(path, { permits: 1 }).acquire();
       const controller = new AbortController();
       const first = background(b!.semaphore(path, { permits: 1 }).acquire({ signal: controller.signal }));
-      await eventually(async () => (await nodes(a!, path)).leases === 2, 'b watches the permits');
+      await untilNodes(a!, path, { leases: 2, locks: 1 }, 'b watches the permits');
       const second = background(c!.semaphore(path, { permits: 1 }).acquire({ timeout: 20_000 }));
       await eventually(async () => (await nodes(a!, path)).locks === 2, 'c queued');
       controller.abort();
       expect(await rejectionCode(first)).toBe('ABORTED');
-      await eventually(async () => (await nodes(a!, path)).leases === 2, 'c watches the permits');
+      await untilNodes(a!, path, { leases: 2, locks: 1 }, 'c watches the permits');
       await held.release();
       const lease = await second;
       await lease.release();
@@ -277,7 +288,7 @@ export function semaphoreCases(fixture: DriverFixture, context: () => TestContex
       const held = await a!.semaphore(path, { permits: 1 }).acquire();
       const signal = held.signal;
       const bWaits = background(b!.semaphore(path, { permits: 1 }).acquire({ timeout: 20_000 }));
-      await eventually(async () => (await nodes(a!, path)).leases === 2, 'b watches the permits');
+      await untilNodes(a!, path, { leases: 2, locks: 1 }, 'b watches the permits');
       const cWaits = background(c!.semaphore(path, { permits: 1 }).acquire({ timeout: 20_000 }));
       await eventually(async () => (await nodes(a!, path)).locks === 2, 'c queued');
       await c!.close();
@@ -305,7 +316,7 @@ export function semaphoreCases(fixture: DriverFixture, context: () => TestContex
           return lease;
         }),
       );
-      await eventually(async () => (await nodes(c!, path)).leases === 3, 'waiter watches the permits');
+      await untilNodes(c!, path, { leases: 3, locks: 1 }, 'waiter watches the permits');
       await fixture.faults.expireSession!(t.raw(a!));
       const lease = await next;
       expect(events).toEqual(['holder aborted', 'waiter granted']);
@@ -326,13 +337,13 @@ export function semaphoreCases(fixture: DriverFixture, context: () => TestContex
       const path = t.path('sem');
       const held = await a!.semaphore(path, { permits: 1 }).acquire();
       const watching = background(b!.semaphore(path, { permits: 1 }).acquire({ timeout: 20_000 }));
-      await eventually(async () => (await nodes(a!, path)).leases === 2, 'b watches the permits');
+      await untilNodes(a!, path, { leases: 2, locks: 1 }, 'b watches the permits');
       const queued = background(c!.semaphore(path, { permits: 1 }).acquire({ timeout: 20_000 }));
       await eventually(async () => (await nodes(a!, path)).locks === 2, 'c queued');
       await fixture.faults.expireSession!(t.raw(b!));
       expect(await rejectionCode(watching)).toBe('SESSION_EXPIRED');
       // c takes over the internal lock and watches the permits in b's place.
-      await eventually(async () => (await nodes(a!, path)).leases === 2, 'c watches the permits');
+      await untilNodes(a!, path, { leases: 2, locks: 1 }, 'c watches the permits');
       await held.release();
       const lease = await queued;
       await lease.release();
