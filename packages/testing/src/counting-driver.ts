@@ -4,26 +4,10 @@
  * Installed with `connect(url, { wrapDriver })`, so benchmarks measure the real public API
  * and see exactly what a backend would see.
  */
-import type {
-  Capabilities,
-  ChildrenResult,
-  CreateOptions,
-  Driver,
-  GetResult,
-  NodeRef,
-  ReadOptions,
-  SequentialCreated,
-  Session,
-  SessionStateChange,
-  VersionOptions,
-  WatchEvent,
-} from '@coord/core';
+import type { Driver, WatchEvent } from '@coord/core';
+import { ForwardingDriver, REQUEST_METHODS, type RequestMethod } from './forwarding-driver.js';
 
-/** The driver methods that are requests to the backend. */
-export const REQUEST_METHODS = ['create', 'createSequential', 'get', 'children', 'set', 'delete'] as const;
-
-/** A request method name. */
-export type RequestMethod = (typeof REQUEST_METHODS)[number];
+export { REQUEST_METHODS, type RequestMethod };
 
 /** Counters, shared by every {@link CountingDriver} given the same object. */
 export interface Counts extends Record<RequestMethod, number> {
@@ -60,74 +44,31 @@ export function diffCounts(after: Counts, before: Counts): Counts {
  * const coord = await connect(url, { wrapDriver: (d) => new CountingDriver(d, counts) });
  * ```
  */
-export class CountingDriver implements Driver {
-  /** The wrapped driver (e.g. to reach the memory store for a cross-check). */
-  readonly inner: Driver;
+export class CountingDriver extends ForwardingDriver {
   /** The counters this driver adds to. */
   readonly counts: Counts;
 
   constructor(inner: Driver, counts: Counts = newCounts()) {
-    this.inner = inner;
+    super(inner);
     this.counts = counts;
   }
 
-  get name(): Driver['name'] {
-    return this.inner.name;
-  }
-
-  get capabilities(): Capabilities {
-    return this.inner.capabilities;
-  }
-
-  get session(): Session {
-    return this.inner.session;
-  }
-
-  create(path: string, data: Uint8Array, options?: CreateOptions): Promise<NodeRef> {
-    this.counts.create += 1;
-    return this.inner.create(path, data, options);
-  }
-
-  createSequential(dir: string, prefix: string, data: Uint8Array, options?: CreateOptions): Promise<SequentialCreated> {
-    this.counts.createSequential += 1;
-    return this.inner.createSequential(dir, prefix, data, options);
-  }
-
-  get(path: string, options?: ReadOptions): Promise<GetResult> {
-    this.counts.get += 1;
-    return this.inner.get(path, options).then((result) => this.#track(result));
-  }
-
-  children(dir: string, options?: ReadOptions): Promise<ChildrenResult> {
-    this.counts.children += 1;
-    return this.inner.children(dir, options).then((result) => this.#track(result));
-  }
-
-  set(path: string, data: Uint8Array, options?: VersionOptions): Promise<number> {
-    this.counts.set += 1;
-    return this.inner.set(path, data, options);
-  }
-
-  delete(path: string, options?: VersionOptions): Promise<boolean> {
-    this.counts.delete += 1;
-    return this.inner.delete(path, options);
-  }
-
-  onSessionState(listener: (change: SessionStateChange) => void): () => void {
-    return this.inner.onSessionState(listener);
-  }
-
-  close(): Promise<void> {
-    return this.inner.close();
+  /** Counts the request; reads also count their watch. The caller gets the inner driver's promise (or, for reads, one with the same outcome). */
+  protected override forward<R>(method: RequestMethod, target: string, request: () => Promise<R>): Promise<R> {
+    this.counts[method] += 1;
+    const reply = request();
+    return method === 'get' || method === 'children' ? reply.then((result) => this.#track(result)) : reply;
   }
 
   /** Counts the watch of a read; the caller gets the same result (and promise) unchanged. */
-  #track<R extends { readonly changed?: Promise<WatchEvent> }>(result: R): R {
-    if (result.changed !== undefined) {
+  #track<R>(result: R): R {
+    // Only called for get/children, whose results carry `changed` when a watch was armed.
+    const { changed } = result as { readonly changed?: Promise<WatchEvent> };
+    if (changed !== undefined) {
       this.counts.watchesArmed += 1;
       this.counts.watchesPending += 1;
       // `changed` never rejects (driver contract), so this adds no unhandled rejection.
-      void result.changed.then((event) => {
+      void changed.then((event) => {
         this.counts.watchesPending -= 1;
         if (event === 'changed') this.counts.wakeups += 1;
       });

@@ -1,7 +1,7 @@
 /**
  * `@coord/testing`: tools for testing code that uses Coord, and Coord itself — real
- * ZooKeeper, etcd and Redis servers (single and 3-node) with fault injection, and a driver
- * wrapper that counts requests and wake-ups.
+ * ZooKeeper, etcd and Redis servers (single and 3-node) with fault injection, and driver
+ * wrappers that count requests and wake-ups or inject lost replies and failures.
  */
 export {
   CountingDriver,
@@ -12,6 +12,8 @@ export {
   type Counts,
   type RequestMethod,
 } from './counting-driver.js';
+export { ForwardingDriver } from './forwarding-driver.js';
+export { FaultDriver, connectionLoss, faultOnce, unavailable, type DriverFaults } from './fault-driver.js';
 export { rejectedCoordError, thrownCoordError } from './errors.js';
 export { eventually } from './polling.js';
 export {
