@@ -5,9 +5,9 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { isCoordError, sleep } from '@coord/core';
 import { storeNamed } from '@coord/memory';
-import { eventually, rejectedCoordError } from '@coord/testing';
+import { eventually, faultOnce, rejectedCoordError, unavailable } from '@coord/testing';
 import type { Coordinator, Membership } from '../src/index.js';
-import { FaultyCoordinators, once, unavailable } from './fault-driver.js';
+import { FaultyCoordinators } from './faulty-coordinators.js';
 
 const STORE = 'delete-faults';
 const coordinators = new FaultyCoordinators(STORE);
@@ -20,7 +20,7 @@ afterEach(async () => {
 });
 
 /** Fails the first delete of a path under `dir` without applying it. */
-const failDeleteUnder = (dir: string) => once((method, path) => method === 'delete' && path.startsWith(`${dir}/`), unavailable);
+const failDeleteUnder = (dir: string) => faultOnce((method, path) => method === 'delete' && path.startsWith(`${dir}/`), unavailable);
 
 describe('a clean-up delete that fails while the session lives is retried in the background', () => {
   it('lock: a timed-out waiter whose delete fails once rejects TIMEOUT and still leaves no node behind', async () => {

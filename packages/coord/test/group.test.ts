@@ -1,55 +1,14 @@
 // Group membership under injected faults the conformance suite cannot force on every backend:
 // transient read failures in the middle of a watch round, a failed rejoin, an update racing a
-// rejoin. The driver is the memory driver behind a proxy that fails or holds chosen calls.
+// rejoin. The driver is the memory driver behind a FaultDriver that fails or holds chosen calls.
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { CoordError, type Driver } from '@coord/core';
-import type { MemoryDriver } from '@coord/memory';
-import { eventually } from '@coord/testing';
-import { connect, type Coordinator, type GroupEvent, type RejoinOutcome } from '../src/index.js';
+import { eventually, unavailable } from '@coord/testing';
+import type { GroupEvent, RejoinOutcome } from '../src/index.js';
+import { FaultyCoordinators } from './faulty-coordinators.js';
 
-type Method = 'create' | 'get' | 'children' | 'set' | 'delete';
-const REQUESTS: readonly string[] = ['create', 'get', 'children', 'set', 'delete'];
-
-/** Decides, per call, whether to fail it (with UNAVAILABLE) or hold it until a promise settles. */
-interface Faults {
-  fail?: (method: Method, path: string) => boolean;
-  hold?: (method: Method, path: string) => Promise<void> | undefined;
-}
-
-/** The memory driver behind a proxy that applies `faults` to requests. */
-async function open(faults: Faults): Promise<{ coord: Coordinator; memory: MemoryDriver }> {
-  let memory: MemoryDriver | undefined;
-  const coord = await connect('memory://group-unit', {
-    wrapDriver: (driver) => {
-      memory = driver as MemoryDriver;
-      return faulty(driver, faults);
-    },
-  });
-  opened.push(coord);
-  return { coord, memory: memory! };
-}
-
-function faulty(inner: Driver, faults: Faults): Driver {
-  return new Proxy(inner, {
-    get(target, property) {
-      const value: unknown = Reflect.get(target, property, target);
-      if (typeof value !== 'function') return value;
-      const call = (value as (...args: unknown[]) => unknown).bind(target);
-      if (!REQUESTS.includes(property as Method)) return call;
-      const method = property as Method;
-      return async (path: string, ...rest: unknown[]) => {
-        await faults.hold?.(method, path);
-        if (faults.fail?.(method, path) === true) throw new CoordError('UNAVAILABLE', `injected: ${method} ${path}`);
-        return call(path, ...rest);
-      };
-    },
-  });
-}
-
-const opened: Coordinator[] = [];
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((coord) => coord.close()));
-});
+const coordinators = new FaultyCoordinators('group-unit');
+const open = coordinators.open.bind(coordinators);
+afterEach(() => coordinators.closeAll());
 
 /** Waits until `condition` holds, then lets pending callbacks run. */
 async function settledAfter(condition: () => boolean): Promise<void> {
@@ -60,6 +19,23 @@ async function settledAfter(condition: () => boolean): Promise<void> {
 let counter = 0;
 const uniqueName = (): string => `unit-${process.pid}-${(counter += 1)}`;
 
+/** While `holding`, holds each create before it is sent, until `release()`: a rejoin caught in flight. */
+interface CreateGate {
+  holding: boolean;
+  release: (() => void) | undefined;
+}
+
+/** A coordinator whose creates pass a {@link CreateGate}, and a fresh group on it. */
+async function openGroupWithGate() {
+  const gate: CreateGate = { holding: false, release: undefined };
+  const { coord, memory } = await open({
+    holdBefore: (method) => (method === 'create' && gate.holding ? new Promise<void>((resolve) => (gate.release = resolve)) : undefined),
+  });
+  const name = uniqueName();
+  await coord.group(name).create();
+  return { coord, memory, gate, name };
+}
+
 describe('group watch under transient failures', () => {
   it('a member read that fails in the middle of a round loses no event: the round is retried', async () => {
     let failures = 0;
@@ -68,7 +44,7 @@ describe('group watch under transient failures', () => {
       // The first two reads of m3 fail (the watch's join round and its retry).
       fail: (method, path) => {
         if (method === 'children') listings += 1;
-        return method === 'get' && path.endsWith('/m3') && (failures += 1) <= 2;
+        return method === 'get' && path.endsWith('/m3') && (failures += 1) <= 2 ? unavailable() : undefined;
       },
     });
     const { coord: member } = await open({});
@@ -99,7 +75,7 @@ describe('group watch under transient failures', () => {
   it('a failed listing is read again; the watch carries on', async () => {
     let listings = 0;
     // The second listing (the one after the join) fails once.
-    const { coord: watcher } = await open({ fail: (method) => method === 'children' && (listings += 1) === 2 });
+    const { coord: watcher } = await open({ fail: (method) => (method === 'children' && (listings += 1) === 2 ? unavailable() : undefined) });
     const { coord: member } = await open({});
     const name = uniqueName();
     await member.group(name).create();
@@ -124,7 +100,9 @@ describe('group watch under transient failures', () => {
 describe('group rejoin', () => {
   it('retries a rejoin that fails transiently', async () => {
     let failCreates = 0;
-    const { coord, memory } = await open({ fail: (method) => method === 'create' && failCreates > 0 && (failCreates -= 1) >= 0 });
+    const { coord, memory } = await open({
+      fail: (method) => (method === 'create' && failCreates > 0 && (failCreates -= 1) >= 0 ? unavailable() : undefined),
+    });
     const name = uniqueName();
     await coord.group(name).create();
     const outcomes: RejoinOutcome[] = [];
@@ -139,22 +117,16 @@ describe('group rejoin', () => {
   });
 
   it('an update racing a rejoin lands on the new incarnation, never on the old one', async () => {
-    let release: (() => void) | undefined;
-    let holding = false;
-    const { coord, memory } = await open({
-      hold: (method) => (method === 'create' && holding ? new Promise<void>((resolve) => (release = resolve)) : undefined),
-    });
-    const name = uniqueName();
-    await coord.group(name).create();
+    const { coord, memory, gate, name } = await openGroupWithGate();
     const outcomes: RejoinOutcome[] = [];
     const member = await coord.group<{ v: number }>(name).join('m', { capabilities: { v: 1 }, rejoin: true, onRejoin: (o) => outcomes.push(o) });
     const oldToken = member.token;
-    holding = true;
+    gate.holding = true;
     memory.expireSession();
-    await eventually(() => release !== undefined, 'rejoin create in flight');
-    holding = false;
+    await eventually(() => gate.release !== undefined, 'rejoin create in flight');
+    gate.holding = false;
     const update = member.update({ v: 2 }); // queued behind the rejoin
-    release!();
+    gate.release!();
     await update;
     expect(outcomes).toEqual([{ rejoined: true, token: member.token }]);
     expect(member.token > oldToken).toBe(true);
@@ -166,13 +138,7 @@ describe('group rejoin', () => {
   });
 
   it('an update while the session is gone is kept and published by the rejoin', async () => {
-    let release: (() => void) | undefined;
-    let holding = false;
-    const { coord, memory } = await open({
-      hold: (method) => (method === 'create' && holding ? new Promise<void>((resolve) => (release = resolve)) : undefined),
-    });
-    const name = uniqueName();
-    await coord.group(name).create();
+    const { coord, memory, gate, name } = await openGroupWithGate();
     const member = await coord.group<{ v: number }>(name).join('m', { capabilities: { v: 1 }, rejoin: true });
     const signal = member.signal;
     // Expire, and update from inside the expiry notification: before the fresh session's rejoin.
@@ -180,14 +146,14 @@ describe('group rejoin', () => {
     coord.on('state', ({ state }) => {
       if (state === 'expired') updated = member.update({ v: 3 });
     });
-    holding = true;
+    gate.holding = true;
     memory.expireSession();
     await updated;
     expect(signal.aborted).toBe(true);
     expect(member.capabilities).toEqual({ v: 3 });
-    await eventually(() => release !== undefined, 'rejoin create in flight');
-    holding = false;
-    release!();
+    await eventually(() => gate.release !== undefined, 'rejoin create in flight');
+    gate.holding = false;
+    gate.release!();
     await eventually(async () => (await coord.group(name).members()).size === 1, 'rejoined');
     expect(await coord.group(name).members()).toEqual(new Map([['m', { v: 3 }]]));
     await member.leave();

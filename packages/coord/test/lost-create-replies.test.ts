@@ -6,8 +6,8 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { CoordError } from '@coord/core';
 import { storeNamed } from '@coord/memory';
-import { rejectedCoordError } from '@coord/testing';
-import { FaultyCoordinators, connectionLoss, once } from './fault-driver.js';
+import { connectionLoss, faultOnce, rejectedCoordError } from '@coord/testing';
+import { FaultyCoordinators } from './faulty-coordinators.js';
 
 const STORE = 'lost-create-replies';
 const coordinators = new FaultyCoordinators(STORE);
@@ -21,7 +21,7 @@ afterEach(async () => {
 });
 
 /** Loses the reply of the first `createSequential` under a directory ending with `dir`. */
-const loseSequentialUnder = (dir: string) => once((method, path) => method === 'createSequential' && path.endsWith(dir), connectionLoss);
+const loseSequentialUnder = (dir: string) => faultOnce((method, path) => method === 'createSequential' && path.endsWith(dir), connectionLoss);
 
 describe('a sequential create with a lost reply leaves no node behind', () => {
   it('lock: the failed acquire leaves the queue empty, so the lock stays free for others', async () => {
@@ -75,7 +75,7 @@ describe('a sequential create with a lost reply leaves no node behind', () => {
     const a = await coordinators.open();
     const b = await coordinators.open();
     await a.coord.queue(path).put('job');
-    a.faults.faults = { loseReply: once((method, node) => method === 'create' && node.startsWith(`${path}/claims/`), connectionLoss) };
+    a.faults.faults = { loseReply: faultOnce((method, node) => method === 'create' && node.startsWith(`${path}/claims/`), connectionLoss) };
     expect((await rejectedCoordError(a.coord.queue(path).take({ timeout: 5_000 }))).code).toBe('CONNECTION_LOSS');
     const message = await b.coord.queue<string>(path).take({ timeout: 2_000 });
     expect(message.value).toBe('job');
@@ -89,7 +89,7 @@ describe('group: a create retried by the driver after a lost reply finds its own
 
   it('a join whose first reply was lost is a member, not MEMBER_EXISTS with a ghost node left', async () => {
     const name = groupName();
-    const { coord } = await coordinators.open({ loseReply: once((method, path) => method === 'create' && path.endsWith('/m1'), nodeExists) });
+    const { coord } = await coordinators.open({ loseReply: faultOnce((method, path) => method === 'create' && path.endsWith('/m1'), nodeExists) });
     await coord.group(name).create();
     const member = await coord.group(name).join('m1', { capabilities: 1 });
     expect(await coord.group(name).members()).toEqual(new Map([['m1', 1]]));
@@ -100,7 +100,7 @@ describe('group: a create retried by the driver after a lost reply finds its own
 
   it('a group create whose first reply was lost succeeds, not GROUP_EXISTS; a second create is GROUP_EXISTS', async () => {
     const name = groupName();
-    const { coord } = await coordinators.open({ loseReply: once((method, path) => method === 'create' && path.endsWith(`/${name}`), nodeExists) });
+    const { coord } = await coordinators.open({ loseReply: faultOnce((method, path) => method === 'create' && path.endsWith(`/${name}`), nodeExists) });
     await coord.group(name).create();
     expect((await rejectedCoordError(coord.group(name).create())).code).toBe('GROUP_EXISTS');
     await coord.group(name).delete();

@@ -2,9 +2,9 @@
 // keeps failing, an observation of an empty election that ends, and a newcomer arriving at a
 // double barrier while the sentinel of the last round is leaving.
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { eventually } from '@coord/testing';
+import { eventually, unavailable } from '@coord/testing';
 import type { Coordinator } from '../src/index.js';
-import { FaultyCoordinators, unavailable } from './fault-driver.js';
+import { FaultyCoordinators } from './faulty-coordinators.js';
 
 const coordinators = new FaultyCoordinators('recipe-races');
 let counter = 0;
