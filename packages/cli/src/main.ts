@@ -149,12 +149,17 @@ function printStackSummary(result: DemoResult): void {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
+function redelivered(tasks: readonly number[]): string {
+  if (tasks.length === 0) return '';
+  return ` (task${tasks.length === 1 ? '' : 's'} ${tasks.join(', ')})`;
+}
+
 function printTaskSummary(result: TaskDemoResult): void {
   const lines = [
     '',
     'tasks story summary:',
     `  tasks done                    ${result.done} of ${result.tasks}`,
-    `  delivered again after a crash ${result.redelivered.length} (tasks ${result.redelivered.join(', ') || '-'}), none lost; done twice: ${result.repeats}`,
+    `  delivered again after a crash ${result.redelivered.length}${redelivered(result.redelivered)}, none lost; done twice: ${result.repeats}`,
     `  masters, in order             ${result.masters.map((m) => `${m.name} (token ${m.token})`).join(', ')}`,
     `  crashes                       ${result.crashes}`,
     `  invariants                    ${result.ok ? 'held (one master at a time, every task done, leaders with rising tokens)' : 'BROKEN'}`,
