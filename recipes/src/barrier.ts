@@ -20,10 +20,9 @@
 import {
   EMPTY,
   callSignal,
-  checkTimeout,
+  startWait,
   isCoordError,
   joinPath,
-  throwIfAborted,
   validatePath,
   type Driver,
   type WaitOptions,
@@ -110,9 +109,7 @@ export class NodeBarrier implements Barrier {
   }
 
   async wait(options: WaitOptions = {}): Promise<void> {
-    const startedAt = performance.now();
-    checkTimeout(options.timeout, this.#what);
-    throwIfAborted(options.signal, this.#what);
+    const startedAt = startWait(options, this.#what);
     using call = callSignal({ ...options, startedAt }, this.#what);
     // Every read's watch is cancelled when its wait ends, including the one armed on a
     // missing node (it would otherwise wait for a raise).

@@ -37,7 +37,7 @@ import {
   CoordError,
   EMPTY,
   callSignal,
-  checkTimeout,
+  startWait,
   isCoordError,
   raceAbort,
   throwIfAborted,
@@ -115,9 +115,7 @@ export class NodeDoubleBarrier implements DoubleBarrier {
   }
 
   async enter(options: WaitOptions = {}): Promise<BarrierMember> {
-    const startedAt = performance.now();
-    checkTimeout(options.timeout, this.#what);
-    throwIfAborted(options.signal, this.#what);
+    const startedAt = startWait(options, this.#what);
     const session = liveSession(this.#driver);
     const { node, siblings } = await this.#join(session);
     using call = callSignal({ ...options, startedAt }, this.#what, session.signal);

@@ -16,8 +16,7 @@
 import {
   EMPTY,
   callSignal,
-  checkTimeout,
-  throwIfAborted,
+  startWait,
   validatePath,
   type Driver,
   type NodeRef,
@@ -92,9 +91,7 @@ export class QueueLock implements Lock {
    * candidate's value), readable by anyone who lists the queue.
    */
   async acquire(options: WaitOptions = {}, data: Uint8Array = EMPTY): Promise<Lease> {
-    const startedAt = performance.now();
-    checkTimeout(options.timeout, this.#what);
-    throwIfAborted(options.signal, this.#what);
+    const startedAt = startWait(options, this.#what);
     const session = liveSession(this.#driver);
     const { node, siblings } = await this.#enqueue(session, data);
     // Free at once: grant even if the timeout elapsed during the create (the lock is ours).

@@ -48,7 +48,7 @@
  */
 import {
   callSignal,
-  checkTimeout,
+  startWait,
   isCoordError,
   jsonCodec,
   joinPath,
@@ -173,9 +173,7 @@ export class DistributedQueue<T> implements Queue<T> {
   }
 
   async take(options: WaitOptions = {}): Promise<Message<T>> {
-    const startedAt = performance.now();
-    checkTimeout(options.timeout, this.#what);
-    throwIfAborted(options.signal, this.#what);
+    const startedAt = startWait(options, this.#what);
     const session = liveSession(this.#driver);
     const fast = await this.#takeAtOnce(session);
     if (fast !== undefined) return fast;

@@ -34,7 +34,7 @@ import {
   EMPTY,
   abortReason,
   callSignal,
-  checkTimeout,
+  startWait,
   joinPath,
   raceAbort,
   throwIfAborted,
@@ -120,9 +120,7 @@ export class LeaseSemaphore implements Semaphore {
   }
 
   async acquire(options: WaitOptions = {}): Promise<Lease> {
-    const startedAt = performance.now();
-    checkTimeout(options.timeout, this.#what);
-    throwIfAborted(options.signal, this.#what);
+    const startedAt = startWait(options, this.#what);
     const session = liveSession(this.#driver);
     // Fast path; grant even if the timeout elapsed during the create (the permit is ours).
     const held = await this.#tryLease(session);

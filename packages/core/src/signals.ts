@@ -57,6 +57,20 @@ export function checkTimeout(timeout: unknown, what: string): number | undefined
   return timeout;
 }
 
+/**
+ * The opening of every blocking call: checks `options` before any request (a bad timeout is
+ * `INVALID_ARGUMENT`, an already aborted signal `ABORTED`) and returns the call's start time,
+ * from which {@link callSignal} counts the timeout once there is something to wait for.
+ * @example `const startedAt = startWait(options, 'lock /a'); … callSignal({ ...options, startedAt }, 'lock /a')`
+ * @throws CoordError `INVALID_ARGUMENT`, or the signal's reason.
+ */
+export function startWait(options: WaitOptions, what: string): number {
+  const startedAt = performance.now();
+  checkTimeout(options.timeout, what);
+  throwIfAborted(options.signal, what);
+  return startedAt;
+}
+
 /** {@link WaitOptions} plus when the call started, for a deadline set up part-way through. */
 export interface CallOptions extends WaitOptions {
   /** `performance.now()` when the call started; the timeout counts from here (default: now). */

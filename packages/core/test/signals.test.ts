@@ -1,7 +1,8 @@
 import { describe, it, expect } from '@jest/globals';
 import { getEventListeners } from 'node:events';
+import { thrown } from './helpers.js';
 import { CoordError, isCoordError } from '../src/errors.js';
-import { abortReason, callSignal, checkTimeout, linkSignals, raceAbort, sleep, throwIfAborted } from '../src/signals.js';
+import { abortReason, callSignal, checkTimeout, linkSignals, raceAbort, sleep, startWait, throwIfAborted } from '../src/signals.js';
 
 /** How many 'abort' listeners a signal has right now. */
 function listeners(signal: AbortSignal): number {
@@ -153,6 +154,22 @@ describe('checkTimeout', () => {
       expect(e.message).toBe(`lock.acquire: timeout must be a finite number >= 0, got ${String(timeout)}`);
     },
   );
+});
+
+describe('startWait', () => {
+  it('returns the start time of a wait whose options are good', () => {
+    const before = performance.now();
+    const startedAt = startWait({ timeout: 10, signal: new AbortController().signal }, 'lock /a');
+    expect(startedAt).toBeGreaterThanOrEqual(before);
+    expect(startedAt).toBeLessThanOrEqual(performance.now());
+  });
+
+  it('rejects a bad timeout with INVALID_ARGUMENT and an aborted signal with ABORTED, before anything else', () => {
+    expect(thrown(() => startWait({ timeout: -1 }, 'lock /a')).code).toBe('INVALID_ARGUMENT');
+    const aborted = new AbortController();
+    aborted.abort(new Error('gave up'));
+    expect(thrown(() => startWait({ signal: aborted.signal }, 'lock /a')).code).toBe('ABORTED');
+  });
 });
 
 describe('callSignal', () => {

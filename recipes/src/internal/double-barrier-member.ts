@@ -8,7 +8,7 @@
  * count that member into a new round); so does anyone who finds the marker orphaned. `leave` is not bound to the session (it waits only
  * for others); an abandoned leave has still left.
  */
-import { callSignal, checkTimeout, throwIfAborted, type Driver, type NodeRef, type WaitOptions } from '@coord/core';
+import { callSignal, startWait, type Driver, type NodeRef, type WaitOptions } from '@coord/core';
 import type { NodeLease } from '../lease.js';
 import { inRound, markerPath, membersOf, type Round } from './double-barrier-rounds.js';
 import { toError } from './own-node.js';
@@ -87,9 +87,7 @@ export class Member implements BarrierMember {
   /** The leave loop: on every listing, be the sentinel or wait for it. */
   async #leave(options: WaitOptions): Promise<void> {
     const what = `double barrier ${this.#path}`;
-    const startedAt = performance.now();
-    checkTimeout(options.timeout, what);
-    throwIfAborted(options.signal, what);
+    const startedAt = startWait(options, what);
     using call = callSignal({ ...options, startedAt }, what);
     try {
       while (!(await this.#leaveStep(call.signal, what))) {
