@@ -7,7 +7,7 @@
  * with a task in hand: its task is delivered again to another worker. An operator (one
  * more session) watches the group and the election and reports what it sees.
  */
-import { connect, type Coordinator } from 'coord';
+import { connect, isCoordError, type Coordinator } from 'coord';
 import { HolderMonitor } from './holders.js';
 import { createLog, describeError, type Log } from './log.js';
 import { PATHS, runEngine, type CrashPlan, type EngineReport } from './tasks/engine.js';
@@ -103,7 +103,7 @@ async function tell({ operator, coords, ledger, log }: Cast): Promise<TaskDemoRe
 /** Creates the group once (Tooz style: joining a missing group fails `GROUP_NOT_FOUND`). */
 async function ensureGroup(operator: Coordinator): Promise<void> {
   await operator.group(PATHS.group).create().catch((error: unknown) => {
-    if ((error as { code?: unknown }).code !== 'GROUP_EXISTS') throw error;
+    if (!isCoordError(error, 'GROUP_EXISTS')) throw error;
   });
 }
 

@@ -10,6 +10,7 @@
  * expiry is what gives its leadership, its group membership and its claimed message away.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { linkSignals } from '@coord/core';
 import { isCoordError, type Coordinator, type Leadership, type Message } from 'coord';
 import { crash, untilAborted } from '../crash.js';
 import type { HolderMonitor } from '../holders.js';
@@ -134,7 +135,8 @@ async function dispatch(engine: Engine, leadership: Leadership<string>): Promise
     await sleep(30);
   }
   // Everything is handed out: stay master (a backup waits) until the story ends.
-  await untilAborted(anySignal(engine.alive.signal, leadership.signal));
+  using over = linkSignals(engine.alive.signal, leadership.signal);
+  await untilAborted(over.signal);
 }
 
 /** Takes, does and acks tasks until the engine crashes or the story is finished. */
@@ -167,14 +169,4 @@ async function work(engine: Engine): Promise<void> {
     await message.ack();
     engine.tasksDone += 1;
   }
-}
-
-/** A signal that aborts when either does (listeners go with the signals: both are short-lived). */
-function anySignal(a: AbortSignal, b: AbortSignal): AbortSignal {
-  const controller = new AbortController();
-  for (const signal of [a, b]) {
-    if (signal.aborted) controller.abort(signal.reason);
-    else signal.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
-  }
-  return controller.signal;
 }
