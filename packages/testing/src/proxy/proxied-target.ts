@@ -4,7 +4,7 @@
  * can be partitioned, healed or made to lose a reply on its own while every other client
  * keeps talking to the server directly — what a conformance case needs to cut one holder off.
  */
-import { endpointsOf, type ServerTarget } from '../servers/targets.js';
+import { endpointsOf, splitUrl, type ServerTarget } from '../servers/targets.js';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.js';
 
 /** A target behind fault proxies; every fault applies to every proxy (every host) at once. */
@@ -73,11 +73,6 @@ export async function proxyTarget(target: ServerTarget): Promise<ProxiedTarget> 
 
 /** `url` with its host list replaced by `hosts` (credentials, path and query kept). */
 export function withHosts(url: string, hosts: readonly string[]): string {
-  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(url)?.[0] ?? '';
-  const rest = url.slice(scheme.length);
-  const authorityEnd = rest.search(/[/?#]/);
-  const authority = authorityEnd < 0 ? rest : rest.slice(0, authorityEnd);
-  const tail = authorityEnd < 0 ? '' : rest.slice(authorityEnd);
-  const userInfo = authority.slice(0, authority.lastIndexOf('@') + 1);
+  const { scheme, userInfo, tail } = splitUrl(url);
   return `${scheme}${userInfo}${hosts.join(',')}${tail}`;
 }

@@ -2,7 +2,7 @@
  * The one {@link ClusterHandle} implementation: members are ordinary {@link Server}s; the
  * kind supplies how to tell which member leads.
  */
-import { CoordError } from '@coord/core';
+import { CoordError, sleep } from '@coord/core';
 import type { ServerKind } from './binaries.js';
 import type { ClusterHandle, RestartOptions, ServerHandle } from './handle.js';
 import { withDeadline } from './net.js';
@@ -61,7 +61,7 @@ export class Cluster implements ClusterHandle {
       if (performance.now() > until) {
         throw new CoordError('TIMEOUT', `@coord/testing: no ${this.kind} leader within ${timeout} ms`);
       }
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await sleep(100);
     }
   }
 

@@ -7,7 +7,7 @@
 import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoordError, type ErrorCode } from '@coord/core';
+import { CoordError, sleep, type ErrorCode } from '@coord/core';
 import type { ServerKind } from './binaries.js';
 import type { RestartOptions, ServerHandle, ServerOptions, ServerState } from './handle.js';
 import { LogBuffer } from './log-buffer.js';
@@ -54,10 +54,6 @@ export function makeServerDir(kind: ServerKind): string {
 /** True if a failed start's log says a port was taken (the caller may retry on other ports). */
 export function addressInUse(log: string): boolean {
   return /address already in use|BindException|EADDRINUSE/i.test(log);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** The process state letter from /proc (e.g. 'T' stopped), or undefined. */
