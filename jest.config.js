@@ -32,8 +32,16 @@ export default {
       displayName: 'memory',
       testMatch: ['<rootDir>/test/conformance/dist/test/memory.test.js', '<rootDir>/test/conformance/dist/test/guard.test.js'],
     },
-    { ...withServers, displayName: 'zookeeper', testMatch: ['<rootDir>/test/conformance/dist/test/zookeeper.test.js'] },
-    { ...withServers, displayName: 'etcd', testMatch: ['<rootDir>/test/conformance/dist/test/etcd.test.js'] },
+    {
+      ...withServers,
+      displayName: 'zookeeper',
+      testMatch: ['<rootDir>/test/conformance/dist/test/zookeeper.test.js', '<rootDir>/test/conformance/dist/test/zookeeper-ensemble.test.js'],
+    },
+    {
+      ...withServers,
+      displayName: 'etcd',
+      testMatch: ['<rootDir>/test/conformance/dist/test/etcd.test.js', '<rootDir>/test/conformance/dist/test/etcd-cluster.test.js'],
+    },
     { ...withServers, displayName: 'redis', testMatch: ['<rootDir>/test/conformance/dist/test/redis.test.js'] },
   ],
 };

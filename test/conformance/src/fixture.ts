@@ -21,6 +21,19 @@ export interface FaultHooks {
    * while every other coordinator talks to the server directly. Use `TestContext.openProxied`.
    */
   proxy?(): Promise<ProxiedTarget>;
+  /**
+   * Crashes the whole backend (SIGKILL to every member), restarts it on the same ports and
+   * data, and waits until it answers again.
+   * What survives is the backend's: ZooKeeper and etcd keep their data (and ZooKeeper its
+   * sessions, if the restart is shorter than their timeout); our Redis runs without
+   * persistence, so it comes back empty and every session is gone.
+   */
+  restartBackend?(): Promise<void>;
+  /**
+   * Clusters only: SIGKILLs one member (the current leader, or one follower) and returns the
+   * function that restarts it. The quorum survives, so recipes must keep working.
+   */
+  killMember?(role: 'leader' | 'follower'): Promise<() => Promise<void>>;
 }
 
 /** One backend under test. */
