@@ -1,0 +1,278 @@
+/**
+ * One ioredis connection with a deadline on everything. ioredis by default reconnects forever,
+ * queues commands while offline and resends unanswered ones after a reconnect; each of those
+ * would hide from the driver whether a write was applied. So here: no offline queue (a command
+ * with no connection fails at once: known unsent), no automatic resend (a command in flight
+ * when the connection drops fails: outcome unknown), reconnection in the background with a
+ * capped backoff, and every request bounded by its caller's deadline. What to do with an
+ * unknown outcome is the caller's choice ({@link Repeat}), per the driver contract.
+ */
+import { Redis, type RedisOptions } from 'ioredis';
+import { CoordError, abortReason, monotonicNow, type ConnectionConfig } from '@coord/core';
+import { classify } from './errors.js';
+import type { Script } from './scripts.js';
+
+/** When a request whose outcome is unknown may be sent again. */
+export type Repeat =
+  /** Always (reads, and writes that are idempotent: renewals, token-guarded deletes, sets with a request id). */
+  | 'always'
+  /** Never: the caller gets `CONNECTION_LOSS` (an unconditional delete). */
+  | 'never'
+  /** Again, with the script's "adopt" flag set (creates: find the node the lost request made). */
+  | 'adopt';
+
+/** Options of one request. */
+export interface RequestOptions {
+  /** Monotonic time by which the request must have succeeded. */
+  readonly deadline: number;
+  /** What a repeat after an unknown outcome is allowed to do. */
+  readonly repeat: Repeat;
+  /** Cancels the request (`ABORTED`, or the signal's `CoordError` reason). */
+  readonly signal?: AbortSignal;
+}
+
+const RECONNECT_MAX_MS = 1_000;
+const RETRY_PAUSE_MS = 50;
+
+/** ioredis options for a driver's connection (command or subscriber). */
+export function clientOptions(config: ConnectionConfig, name: string): Omit<RedisOptions, 'replyMapping'> {
+  const host = config.hosts[0];
+  if (host === undefined) throw new CoordError('INVALID_URL', `redis: ${config.redacted} names no host`);
+  const password = config.password?.reveal();
+  return {
+    host: host.host,
+    port: host.port,
+    ...(config.username === undefined || config.username === '' ? {} : { username: config.username }),
+    ...(password === undefined ? {} : { password }),
+    db: config.options.db ?? 0,
+    ...(config.tls ? { tls: { servername: host.host } } : {}),
+    connectionName: name,
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    autoResendUnfulfilledCommands: false,
+    maxRetriesPerRequest: 0,
+    connectTimeout: Math.max(1, Math.min(config.settings.connectTimeout, config.settings.operationTimeout)),
+    retryStrategy: (attempt: number) => Math.min(RECONNECT_MAX_MS, 25 * 2 ** Math.min(attempt, 10)),
+    reconnectOnError: null,
+    keepAlive: 1_000,
+    noDelay: true,
+  };
+}
+
+/** A connection to Redis, with deadlines, used by one driver. */
+export class Connection {
+  /** The ioredis client (for subscriber use by the watch hub). */
+  readonly client: Redis;
+  /** Prefix of every message: backend and redacted endpoint. */
+  readonly label: string;
+  readonly #secrets: readonly string[];
+  readonly #closed = new AbortController();
+
+  constructor(config: ConnectionConfig, name: string, client?: Redis) {
+    this.client = client ?? new Redis(clientOptions(config, name));
+    this.label = `redis ${config.redacted}`;
+    const password = config.password?.reveal();
+    this.#secrets = password === undefined ? [] : [password];
+    // Without a listener ioredis would print every connection error; the requests report them.
+    this.client.on('error', () => {});
+  }
+
+  /** Aborts when {@link close} is called. */
+  get closedSignal(): AbortSignal {
+    return this.#closed.signal;
+  }
+
+  /** Whether the connection is usable right now. */
+  get ready(): boolean {
+    return this.client.status === 'ready';
+  }
+
+  /**
+   * Opens the connection; resolves once it is ready (authenticated, database selected).
+   * @throws CoordError `AUTH_FAILED` at once if the server refuses the credentials;
+   *   `UNAVAILABLE` (unreachable) or `TIMEOUT` (silent) when `deadline` passes first.
+   */
+  async open(deadline: number): Promise<void> {
+    this.client.connect().catch(() => {
+      // Failures surface through 'error' events and whenReady's deadline.
+    });
+    await this.whenReady(deadline);
+  }
+
+  /**
+   * Waits until the connection is ready, up to `deadline`.
+   * @throws CoordError `CLOSED`; `AUTH_FAILED`; `UNAVAILABLE`/`TIMEOUT` at the deadline.
+   */
+  whenReady(deadline: number, signal?: AbortSignal): Promise<void> {
+    this.#throwIfClosed();
+    if (this.ready) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      let lastError: unknown;
+      const finish = (error?: CoordError): void => {
+        clearTimeout(timer);
+        this.client.off('ready', onReady);
+        this.client.off('error', onError);
+        this.#closed.signal.removeEventListener('abort', onClosed);
+        signal?.removeEventListener('abort', onAbort);
+        if (error === undefined) resolve();
+        else reject(error);
+      };
+      const onReady = (): void => finish();
+      const onError = (error: unknown): void => {
+        lastError = error;
+        const classified = classify(error, `${this.label}: connect`, this.#secrets, false);
+        if (classified.error.code === 'AUTH_FAILED') finish(classified.error);
+      };
+      const onClosed = (): void => finish(this.#closedError());
+      const onAbort = (): void => finish(abortReason(signal as AbortSignal, `${this.label}: request`));
+      const onTimeout = (): void => {
+        if (lastError === undefined) {
+          finish(new CoordError('TIMEOUT', `${this.label}: no connection to the server within the deadline`));
+          return;
+        }
+        const { error } = classify(lastError, `${this.label}: connect`, this.#secrets, false);
+        const code = error.code === 'TIMEOUT' ? 'TIMEOUT' : 'UNAVAILABLE';
+        finish(new CoordError(code, `${this.label}: cannot connect (${error.message})`, { cause: error }));
+      };
+      const timer = setTimeout(onTimeout, Math.max(0, deadline - monotonicNow()));
+      this.client.on('ready', onReady);
+      this.client.on('error', onError);
+      this.#closed.signal.addEventListener('abort', onClosed, { once: true });
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (signal?.aborted) onAbort();
+    });
+  }
+
+  /**
+   * Runs a script (`EVALSHA`; on `NOSCRIPT`, once more with its source, which also loads it)
+   * until it succeeds, is refused, or `options.deadline` passes. `args(adopt)` builds `ARGV[2..]`;
+   * `adopt` is true on a repeat after an unknown outcome when `options.repeat` is `'adopt'`.
+   * @throws CoordError the script's refusal, `CLOSED`, `ABORTED`, `TIMEOUT`, `UNAVAILABLE`,
+   *   `CONNECTION_LOSS` (outcome unknown and `repeat: 'never'`), `AUTH_FAILED`.
+   */
+  async run(script: Script, counter: string, base: string, args: (adopt: boolean) => (string | Buffer)[], options: RequestOptions): Promise<unknown> {
+    const what = `${this.label}: ${script.name}`;
+    let adopt = false;
+    for (;;) {
+      await this.whenReady(options.deadline, options.signal);
+      const argv = [base, ...args(adopt)];
+      try {
+        return await this.#bounded(this.#eval(script, counter, argv), options, what);
+      } catch (error) {
+        const { error: mapped, outcome } = classify(error, what, this.#secrets);
+        if (outcome === 'refused') throw mapped;
+        this.#throwIfClosed();
+        if (outcome === 'unknown') {
+          if (options.repeat === 'never') {
+            throw new CoordError('CONNECTION_LOSS', `${what}: the outcome is unknown (${mapped.message})`, { cause: mapped });
+          }
+          if (options.repeat === 'adopt') adopt = true;
+        }
+        if (monotonicNow() + RETRY_PAUSE_MS >= options.deadline) throw mapped;
+        await this.#pause(options.signal);
+      }
+    }
+  }
+
+  /**
+   * Sends one plain command within `deadline` (no repeat after an unknown outcome).
+   * @throws CoordError as {@link run}.
+   */
+  async command(name: string, args: (string | number)[], deadline: number): Promise<unknown> {
+    const what = `${this.label}: ${name.toLowerCase()}`;
+    await this.whenReady(deadline);
+    try {
+      return await this.#bounded(this.client.call(name, ...args), { deadline, repeat: 'never' }, what);
+    } catch (error) {
+      throw classify(error, what, this.#secrets).error;
+    }
+  }
+
+  /** Closes the connection: pending requests reject, no reconnection. Resolves once closed. */
+  async close(): Promise<void> {
+    if (this.#closed.signal.aborted) return;
+    this.#closed.abort();
+    const client = this.client;
+    if (client.status === 'end') return;
+    const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
+    if (client.status === 'ready') {
+      // QUIT lets the server finish what it read first; bounded, then the socket is cut.
+      const quit = client.quit().catch(() => undefined);
+      const timer = setTimeout(() => client.disconnect(false), 1_000);
+      await quit;
+      clearTimeout(timer);
+      if ((client.status as string) !== 'end') client.disconnect(false);
+    } else {
+      client.disconnect(false);
+    }
+    await ended;
+  }
+
+  async #eval(script: Script, counter: string, argv: (string | Buffer)[]): Promise<unknown> {
+    try {
+      return await this.client.callBuffer('EVALSHA', script.sha, 1, counter, ...argv);
+    } catch (error) {
+      // NOSCRIPT: the server does not know the script (first use, restart, SCRIPT FLUSH). The
+      // script did not run, so sending its source is safe; EVAL also caches it for EVALSHA.
+      if (!String((error as Error | undefined)?.message).startsWith('NOSCRIPT')) throw error;
+      return this.client.callBuffer('EVAL', script.source, 1, counter, ...argv);
+    }
+  }
+
+  /** Races a sent request against its deadline and signal; a silent connection is recycled. */
+  #bounded<T>(request: Promise<T>, options: RequestOptions, what: string): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        options.signal?.removeEventListener('abort', onAbort);
+      };
+      const onAbort = (): void => {
+        done();
+        reject(abortReason(options.signal as AbortSignal, what));
+      };
+      const timer = setTimeout(() => {
+        done();
+        // The server (or the path to it) is silent with our request in flight. Replies keep
+        // their order on a connection, so waiting longer would stall every later request
+        // behind this one: drop the connection and let ioredis reconnect.
+        if (this.ready) this.client.disconnect(true);
+        reject(new CoordError('TIMEOUT', `${what}: no reply within the deadline (outcome unknown)`));
+      }, Math.max(0, options.deadline - monotonicNow()));
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      request.then(
+        (value) => {
+          done();
+          resolve(value);
+        },
+        (error: unknown) => {
+          done();
+          reject(error);
+        },
+      );
+    });
+  }
+
+  #pause(signal: AbortSignal | undefined): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const stop = (): void => {
+        clearTimeout(timer);
+        this.#closed.signal.removeEventListener('abort', stop);
+        signal?.removeEventListener('abort', stop);
+        if (this.#closed.signal.aborted) reject(this.#closedError());
+        else if (signal?.aborted) reject(abortReason(signal, `${this.label}: request`));
+        else resolve();
+      };
+      const timer = setTimeout(stop, RETRY_PAUSE_MS);
+      this.#closed.signal.addEventListener('abort', stop, { once: true });
+      signal?.addEventListener('abort', stop, { once: true });
+    });
+  }
+
+  #throwIfClosed(): void {
+    if (this.#closed.signal.aborted) throw this.#closedError();
+  }
+
+  #closedError(): CoordError {
+    return new CoordError('CLOSED', `${this.label}: driver is closed`);
+  }
+}

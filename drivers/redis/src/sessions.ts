@@ -1,0 +1,234 @@
+/**
+ * Sessions on Redis. A session is a key `{P}:s:<id>` set with `PX <ttl>`; a heartbeat every
+ * third of the TTL renews it with a script that fails if the key is gone. A missing key is a
+ * TERMINAL expiry: the key is never re-created, so a session the server has let go (TTL ran
+ * out, the key was deleted, the server restarted empty) stays dead, and with it every node it
+ * owned (see `scripts.ts`). The local deadline ({@link ManagedSession}) is the send time of
+ * the last acknowledged renewal + TTL − margin, so a handle's signal aborts before the server
+ * could let the key expire.
+ *
+ * After an expiry the keeper opens the next session at once, in the background: it stays
+ * `suspended` until its key exists on the server, then turns `connected`. Ephemeral creates
+ * wait for that (within their deadline), so a recipe can carry on with the new session.
+ */
+import { randomUUID } from 'node:crypto';
+import { CoordError, ManagedSession, isCoordError, monotonicNow, type DriverSettings, type SessionStateChange } from '@coord/core';
+import type { Connection } from './connection.js';
+import type { Layout } from './layout.js';
+import { SCRIPTS } from './scripts.js';
+
+/** How long a session's ephemeral index outlives its last renewal: it only has to outlive the session. */
+export function indexTtl(ttlMs: number): number {
+  return ttlMs * 2;
+}
+
+/** A session and whether its key is known to exist on the server. */
+interface Entry {
+  readonly session: ManagedSession;
+  established: boolean;
+  readonly waiters: Set<() => void>;
+}
+
+/** Callbacks of the {@link SessionKeeper}. */
+export interface SessionEvents {
+  /** Every state transition of every session. */
+  onChange(change: SessionStateChange): void;
+  /** A session ended (expired or closed): settle what was bound to it. */
+  onEnded(session: ManagedSession): void;
+}
+
+/** Opens, renews and replaces the driver's sessions. */
+export class SessionKeeper {
+  readonly #conn: Connection;
+  readonly #layout: Layout;
+  readonly #settings: DriverSettings;
+  readonly #events: SessionEvents;
+  #entry: Entry;
+  #heartbeat: NodeJS.Timeout | undefined;
+  #beating = false;
+  #closed = false;
+
+  constructor(conn: Connection, layout: Layout, settings: DriverSettings, events: SessionEvents) {
+    this.#conn = conn;
+    this.#layout = layout;
+    this.#settings = settings;
+    this.#events = events;
+    this.#entry = this.#newEntry();
+    // A dropped connection suspends the session at once; a new one renews it at once.
+    conn.client.on('close', () => this.#entry.session.suspend());
+    conn.client.on('ready', () => void this.#beat());
+  }
+
+  /** The current session (possibly still being established, then `suspended`). */
+  get current(): ManagedSession {
+    return this.#entry.session;
+  }
+
+  /** The key whose existence is the current session's life. */
+  get key(): string {
+    return this.#layout.session(this.#entry.session.id);
+  }
+
+  /**
+   * Establishes the first session within `deadline` (the connect call's).
+   * @throws CoordError as {@link Connection.run}; `SESSION_EXPIRED` if it could not be made in time.
+   */
+  async start(deadline: number): Promise<void> {
+    const entry = this.#entry;
+    await this.#establish(entry, deadline);
+    this.#heartbeat = setInterval(() => void this.#beat(), Math.max(1, Math.floor(this.#settings.sessionTimeout / 3)));
+  }
+
+  /**
+   * Waits until `session` exists on the server (at once if it does).
+   * @throws CoordError `SESSION_EXPIRED`/`CLOSED` if it ended first; `TIMEOUT` at `deadline`.
+   */
+  async established(session: ManagedSession, deadline: number, signal?: AbortSignal): Promise<void> {
+    const entry = this.#entry;
+    if (entry.session !== session || session.ended) throw endedError(session);
+    if (entry.established) return;
+    await new Promise<void>((resolve, reject) => {
+      const finish = (error?: CoordError): void => {
+        clearTimeout(timer);
+        entry.waiters.delete(onEvent);
+        session.signal.removeEventListener('abort', onEvent);
+        signal?.removeEventListener('abort', onAbort);
+        if (error === undefined) resolve();
+        else reject(error);
+      };
+      const onEvent = (): void => finish(session.ended ? endedError(session) : undefined);
+      const onAbort = (): void => finish(new CoordError('ABORTED', `redis: waiting for session ${session.id}: aborted`));
+      const timer = setTimeout(
+        () => finish(new CoordError('TIMEOUT', `redis: session ${session.id} not established on the server within the deadline`)),
+        Math.max(0, deadline - monotonicNow()),
+      );
+      entry.waiters.add(onEvent);
+      session.signal.addEventListener('abort', onEvent, { once: true });
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /**
+   * Ends the current session on the server (its key and ephemeral nodes go, their watchers
+   * are told) within `deadline`, best effort, and closes it locally. Idempotent.
+   */
+  async close(deadline: number): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#stopHeartbeat();
+    const { session } = this.#entry;
+    if (!session.ended && this.#conn.ready) await this.#end(session.id, deadline).catch(() => undefined);
+    session.close();
+    this.#wake(this.#entry);
+    this.#events.onEnded(session);
+  }
+
+  #newEntry(): Entry {
+    const ttl = this.#settings.sessionTimeout;
+    const session = new ManagedSession(
+      randomUUID().replaceAll('-', ''),
+      ttl,
+      monotonicNow(),
+      (change) => this.#events.onChange(change),
+      (late) => this.#lost(late, 'passed its local deadline without a renewal'),
+    );
+    return { session, established: false, waiters: new Set() };
+  }
+
+  /** Creates the session key (`SET NX PX`), retrying while the session lives and time remains. */
+  async #establish(entry: Entry, deadline: number): Promise<void> {
+    const { session } = entry;
+    const key = this.#layout.session(session.id);
+    for (;;) {
+      const sentAt = monotonicNow();
+      try {
+        // NX: a repeat whose first try was applied finds the key made: the id is ours alone.
+        await this.#conn.command('SET', [key, '1', 'PX', session.ttlMs, 'NX'], Math.min(deadline, sentAt + session.ttlMs / 3));
+        if (session.ended) return;
+        entry.established = true;
+        session.renewed(sentAt);
+        session.resume();
+        this.#wake(entry);
+        return;
+      } catch (error) {
+        if (session.ended || this.#closed || monotonicNow() >= deadline) throw error;
+        if (isCoordError(error) && !error.retryable) throw error; // refused (AUTH_FAILED...): no use repeating
+        await this.#conn.whenReady(deadline).catch(() => undefined);
+      }
+    }
+  }
+
+  /** One renewal. A missing key ends the session for good; a failed request only suspends it. */
+  async #beat(): Promise<void> {
+    const entry = this.#entry;
+    const { session } = entry;
+    if (this.#beating || !entry.established || session.ended || this.#closed) return;
+    this.#beating = true;
+    const sentAt = monotonicNow();
+    try {
+      const alive = await this.#conn.run(
+        SCRIPTS.renew,
+        this.#layout.counter,
+        this.#layout.base,
+        () => [session.id, String(session.ttlMs), String(indexTtl(session.ttlMs))],
+        { deadline: sentAt + session.ttlMs / 3, repeat: 'always' },
+      );
+      if (Number(alive) === 1) {
+        session.renewed(sentAt);
+        session.resume();
+      } else {
+        this.#lost(session, 'expired on the server (its key is gone)');
+      }
+    } catch {
+      // No answer: the session may live on the server. The local deadline decides.
+      session.suspend();
+    } finally {
+      this.#beating = false;
+    }
+  }
+
+  /** The session is over: expire it, tell the server if it can hear us, open the next one. */
+  #lost(session: ManagedSession, why: string): void {
+    const entry = this.#entry;
+    if (entry.session !== session || session.ended) return;
+    session.expire(why);
+    this.#wake(entry);
+    this.#events.onEnded(session);
+    if (this.#closed) return;
+    // A client that gave up on its session deletes it (and its nodes), if the server hears us.
+    if (this.#conn.ready) void this.#end(session.id, monotonicNow() + this.#settings.operationTimeout).catch(() => undefined);
+    const next = this.#newEntry();
+    this.#entry = next;
+    next.session.suspend();
+    void this.#establishInBackground(next);
+  }
+
+  async #establishInBackground(entry: Entry): Promise<void> {
+    // The local deadline bounds it: if the session cannot be made in time it is lost, and the
+    // next one tries again.
+    try {
+      await this.#establish(entry, entry.session.deadline);
+    } catch {
+      // Ended, closed, or no server before the deadline: the deadline handler takes it from here.
+    }
+  }
+
+  #end(id: string, deadline: number): Promise<unknown> {
+    return this.#conn.run(SCRIPTS.end, this.#layout.counter, this.#layout.base, () => [id], { deadline, repeat: 'always' });
+  }
+
+  #wake(entry: Entry): void {
+    for (const waiter of [...entry.waiters]) waiter();
+  }
+
+  #stopHeartbeat(): void {
+    if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat);
+    this.#heartbeat = undefined;
+  }
+}
+
+function endedError(session: ManagedSession): CoordError {
+  return session.state === 'closed'
+    ? new CoordError('CLOSED', `redis: session ${session.id} closed`)
+    : new CoordError('SESSION_EXPIRED', `redis: session ${session.id} has expired`);
+}
