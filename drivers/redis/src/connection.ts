@@ -54,6 +54,11 @@ export function clientOptions(config: ConnectionConfig, name: string): Omit<Redi
     connectTimeout: Math.max(1, Math.min(config.settings.connectTimeout, config.settings.operationTimeout)),
     retryStrategy: (attempt: number) => Math.min(RECONNECT_MAX_MS, 25 * 2 ** Math.min(attempt, 10)),
     reconnectOnError: null,
+    // RESP2: a subscribed connection then gets tracking invalidations as pub/sub messages on
+    // `__redis__:invalidate` (under RESP3 they are pushes ioredis does not surface).
+    protocol: 2,
+    // The subscriber resubscribes itself after asking its new client id (see subscriber.ts).
+    autoResubscribe: false,
     keepAlive: 1_000,
     noDelay: true,
   };
@@ -194,6 +199,11 @@ export class Connection {
     this.#closed.abort();
     const client = this.client;
     if (client.status === 'end') return;
+    if (client.status === 'reconnecting' || client.status === 'wait') {
+      // No socket to wait for: this cancels the pending reconnection (and ends a never-opened client).
+      client.disconnect(false);
+      return;
+    }
     const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
     if (client.status === 'ready') {
       // QUIT lets the server finish what it read first; bounded, then the socket is cut.

@@ -33,6 +33,7 @@ import { checkEviction, type EvictionCheck } from './eviction.js';
 import { Layout } from './layout.js';
 import { SCRIPTS, type Script } from './scripts.js';
 import { SessionKeeper, indexTtl } from './sessions.js';
+import { Subscriber } from './subscriber.js';
 import { WatchHub } from './watches.js';
 
 /** Options of {@link RedisDriver.open} beyond the URL. */
@@ -63,6 +64,7 @@ export class RedisDriver implements Driver {
   readonly #settings: DriverSettings;
   readonly #keeper: SessionKeeper;
   readonly #hub: WatchHub;
+  readonly #sub: Subscriber;
   readonly #listeners = new Set<(change: SessionStateChange) => void>();
   readonly #label: string;
   #closing: Promise<void> | undefined;
@@ -77,7 +79,15 @@ export class RedisDriver implements Driver {
       onChange: (change) => this.#notify(change),
       onEnded: (session) => this.#hub.sessionEnded(session),
     });
-    this.#hub = new WatchHub(this.#layout, recheckInterval(this.#settings.sessionTimeout), () => new Connection(config, `coord:${id}:sub`));
+    this.#sub = new Subscriber(new Connection(config, `coord:${id}:sub`), {
+      onMessage: (channel, message) => this.#hub.message(channel, message),
+      onInvalidate: (keys) => this.#keeper.invalidated(keys),
+      onReady: (client, first) => {
+        void this.#keeper.track(client);
+        if (!first) this.#hub.reconnected();
+      },
+    });
+    this.#hub = new WatchHub(this.#layout, recheckInterval(this.#settings.sessionTimeout), this.#sub);
   }
 
   /**
@@ -91,8 +101,11 @@ export class RedisDriver implements Driver {
     const deadline = monotonicNow() + config.settings.connectTimeout;
     try {
       await driver.#conn.open(deadline);
+      driver.#sub.start();
       await checkEviction(driver.#conn, deadline, options.evictionPolicy ?? 'warn');
       await driver.#keeper.start(deadline);
+      // Watches and the instant notice of a deleted session need the subscriber: have it now.
+      await driver.#keeper.track(await driver.#sub.ready(deadline));
     } catch (error) {
       await driver.close();
       throw error;
@@ -209,8 +222,8 @@ export class RedisDriver implements Driver {
 
   async #close(): Promise<void> {
     await this.#keeper.close(monotonicNow() + Math.min(this.#settings.operationTimeout, 2_000));
-    await this.#hub.close();
-    await this.#conn.close();
+    this.#hub.close();
+    await Promise.all([this.#sub.close(), this.#conn.close()]);
   }
 
   /** Admits one request: its deadline. */

@@ -7,9 +7,10 @@
  * the last acknowledged renewal + TTL − margin, so a handle's signal aborts before the server
  * could let the key expire.
  *
- * After an expiry the keeper opens the next session at once, in the background: it stays
- * `suspended` until its key exists on the server, then turns `connected`. Ephemeral creates
- * wait for that (within their deadline), so a recipe can carry on with the new session.
+ * After an expiry the keeper opens the next session at once, in the background, and reports
+ * it (`expired` -> `connected`, as the reference driver does) once its key exists on the
+ * server. Ephemeral creates wait for that (within their deadline), so a recipe that captured
+ * the new session can carry on with it.
  */
 import { randomUUID } from 'node:crypto';
 import { CoordError, ManagedSession, isCoordError, monotonicNow, type DriverSettings, type SessionStateChange } from '@coord/core';
@@ -46,6 +47,8 @@ export class SessionKeeper {
   #entry: Entry;
   #heartbeat: NodeJS.Timeout | undefined;
   #beating = false;
+  #redirect: number | undefined;
+  #sessions = 0;
   #closed = false;
 
   constructor(conn: Connection, layout: Layout, settings: DriverSettings, events: SessionEvents) {
@@ -54,12 +57,18 @@ export class SessionKeeper {
     this.#settings = settings;
     this.#events = events;
     this.#entry = this.#newEntry();
-    // A dropped connection suspends the session at once; a new one renews it at once.
-    conn.client.on('close', () => this.#entry.session.suspend());
-    conn.client.on('ready', () => void this.#beat());
+    // A dropped connection suspends the session at once; a new one renews it at once (and
+    // turns tracking back on: it belongs to the connection).
+    conn.client.on('close', () => {
+      if (this.#entry.established) this.#entry.session.suspend();
+    });
+    conn.client.on('ready', () => {
+      void this.#beat();
+      void this.track();
+    });
   }
 
-  /** The current session (possibly still being established, then `suspended`). */
+  /** The current session (possibly still being established on the server). */
   get current(): ManagedSession {
     return this.#entry.session;
   }
@@ -109,6 +118,38 @@ export class SessionKeeper {
   }
 
   /**
+   * Asks the server to tell the subscriber connection (client `redirect`, or the last one
+   * given) the moment anyone else modifies or deletes the current session key, or it expires
+   * (`CLIENT TRACKING … BCAST PREFIX <key> NOLOOP`: our own renewals do not count). Best
+   * effort: without it the next heartbeat finds a lost session.
+   */
+  async track(redirect?: number): Promise<void> {
+    if (redirect !== undefined) this.#redirect = redirect;
+    const id = this.#redirect;
+    const entry = this.#entry;
+    if (id === undefined || !entry.established || entry.session.ended || !this.#conn.ready || this.#closed) return;
+    const key = this.#layout.session(entry.session.id);
+    const deadline = monotonicNow() + this.#settings.operationTimeout;
+    try {
+      await this.#conn.command('CLIENT', ['TRACKING', 'off'], deadline);
+      await this.#conn.command('CLIENT', ['TRACKING', 'on', 'REDIRECT', String(id), 'BCAST', 'PREFIX', key, 'NOLOOP'], deadline);
+    } catch {
+      // Not supported or not permitted (a proxy, an ACL): the heartbeat alone finds a lost session.
+    }
+  }
+
+  /**
+   * Someone else modified these keys (`undefined`: the whole database was flushed). If the
+   * current session's key is among them, it was deleted or expired: the session is over, now.
+   */
+  invalidated(keys: readonly string[] | undefined): void {
+    const entry = this.#entry;
+    if (!entry.established || entry.session.ended) return;
+    const key = this.#layout.session(entry.session.id);
+    if (keys === undefined || keys.includes(key)) this.#lost(entry.session, 'was deleted on the server');
+  }
+
+  /**
    * Ends the current session on the server (its key and ephemeral nodes go, their watchers
    * are told) within `deadline`, best effort, and closes it locally. Idempotent.
    */
@@ -147,8 +188,11 @@ export class SessionKeeper {
         if (session.ended) return;
         entry.established = true;
         session.renewed(sentAt);
-        session.resume();
+        this.#sessions += 1;
+        // Like the reference driver: a fresh session after an expiry reports expired -> connected.
+        if (this.#sessions > 1) this.#events.onChange({ session, previous: 'expired', state: 'connected' });
         this.#wake(entry);
+        void this.track();
         return;
       } catch (error) {
         if (session.ended || this.#closed || monotonicNow() >= deadline) throw error;
@@ -199,7 +243,6 @@ export class SessionKeeper {
     if (this.#conn.ready) void this.#end(session.id, monotonicNow() + this.#settings.operationTimeout).catch(() => undefined);
     const next = this.#newEntry();
     this.#entry = next;
-    next.session.suspend();
     void this.#establishInBackground(next);
   }
 

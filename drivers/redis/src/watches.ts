@@ -17,10 +17,9 @@
  * One subscriber connection per driver serves every watch; a channel is unsubscribed when its
  * last watch goes (fired, cancelled, or its session ended).
  */
-import type { Redis } from 'ioredis';
-import { monotonicNow, type WatchEvent } from '@coord/core';
-import type { Connection } from './connection.js';
+import type { WatchEvent } from '@coord/core';
 import { parseChange, type ChangeKind, type Layout } from './layout.js';
+import type { Subscriber } from './subscriber.js';
 
 /** A re-read of what a watch watches: its fingerprint now (throws if the server is unreachable). */
 export type Recheck = () => Promise<string>;
@@ -64,36 +63,26 @@ class Watch {
   }
 }
 
-interface Channel {
-  readonly watches: Set<Watch>;
-  subscribed: boolean;
-  chain: Promise<void>;
-}
-
 /** Every watch of one driver, on one subscriber connection. */
 export class WatchHub {
   readonly #layout: Layout;
   readonly #recheckMs: number;
-  readonly #connect: () => Connection;
-  readonly #channels = new Map<string, Channel>();
-  #sub: Connection | undefined;
+  readonly #sub: Subscriber;
+  readonly #channels = new Map<string, Set<Watch>>();
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
 
-  /**
-   * @param connect makes the subscriber connection (called on the first watch)
-   * @param recheckMs how often every armed watch is re-read
-   */
-  constructor(layout: Layout, recheckMs: number, connect: () => Connection) {
+  /** @param recheckMs how often every armed watch is re-read */
+  constructor(layout: Layout, recheckMs: number, sub: Subscriber) {
     this.#layout = layout;
     this.#recheckMs = recheckMs;
-    this.#connect = connect;
+    this.#sub = sub;
   }
 
   /** Armed watches (for tests). */
   get size(): number {
     let total = 0;
-    for (const channel of this.#channels.values()) total += channel.watches.size;
+    for (const watches of this.#channels.values()) total += watches.size;
     return total;
   }
 
@@ -104,10 +93,11 @@ export class WatchHub {
   async prepare(path: string, kind: ChangeKind, session: Bound, deadline: number, signal?: AbortSignal): Promise<PendingWatch> {
     const name = this.#layout.channel(path);
     const watch = new Watch(name, kind, session);
-    const channel = this.#channel(name);
-    channel.watches.add(watch);
+    let watches = this.#channels.get(name);
+    if (watches === undefined) this.#channels.set(name, (watches = new Set()));
+    watches.add(watch);
     try {
-      await this.#subscribe(name, channel, deadline, signal);
+      await this.#sub.subscribe(name, deadline, signal);
     } catch (error) {
       this.#forget(watch);
       throw error;
@@ -120,17 +110,33 @@ export class WatchHub {
 
   /** Resolves every watch bound to `session` with `'session'`. */
   sessionEnded(session: Bound): void {
-    for (const channel of this.#channels.values()) {
-      for (const watch of channel.watches) if (watch.session === session) this.#settle(watch, 'session');
+    for (const watches of this.#channels.values()) {
+      for (const watch of [...watches]) if (watch.session === session) this.#settle(watch, 'session');
     }
   }
 
-  /** Resolves every watch with `'session'` and closes the subscriber connection. */
-  async close(): Promise<void> {
+  /** Resolves every watch with `'session'` and stops re-checking. */
+  close(): void {
     this.#closed = true;
-    for (const channel of this.#channels.values()) for (const watch of channel.watches) this.#settle(watch, 'session');
+    for (const watches of [...this.#channels.values()]) for (const watch of [...watches]) this.#settle(watch, 'session');
     this.#stopTimer();
-    await this.#sub?.close();
+  }
+
+  /** The subscriber reconnected: messages sent meanwhile are lost, so re-read every watch. */
+  reconnected(): void {
+    void this.#recheckAll();
+  }
+
+  /** A pub/sub message: fires the watches it is news to. */
+  message(name: string, message: string): void {
+    const change = parseChange(message);
+    const watches = this.#channels.get(name);
+    if (change === undefined || watches === undefined) return;
+    for (const watch of [...watches]) {
+      if (watch.kind !== change.kind) continue;
+      if (watch.rev === undefined) watch.seen = Math.max(watch.seen, change.rev);
+      else if (change.rev > watch.rev) this.#settle(watch, 'changed');
+    }
   }
 
   #arm(watch: Watch, rev: number, fingerprint: string, recheck: Recheck, signal: AbortSignal | undefined): Promise<WatchEvent> {
@@ -167,94 +173,18 @@ export class WatchHub {
 
   #forget(watch: Watch): void {
     watch.settled = true;
-    const channel = this.#channels.get(watch.channel);
-    if (channel === undefined || !channel.watches.delete(watch)) return;
-    if (channel.watches.size === 0) this.#unsubscribe(watch.channel, channel);
-    if (this.size === 0) this.#stopTimer();
-  }
-
-  #channel(name: string): Channel {
-    let channel = this.#channels.get(name);
-    if (channel === undefined) {
-      channel = { watches: new Set(), subscribed: false, chain: Promise.resolve() };
-      this.#channels.set(name, channel);
+    const watches = this.#channels.get(watch.channel);
+    if (watches === undefined || !watches.delete(watch)) return;
+    if (watches.size === 0) {
+      this.#channels.delete(watch.channel);
+      this.#sub.unsubscribe(watch.channel);
     }
-    return channel;
-  }
-
-  /** Subscribes unless already subscribed; serialized per channel with unsubscribes. */
-  async #subscribe(name: string, channel: Channel, deadline: number, signal: AbortSignal | undefined): Promise<void> {
-    const step = channel.chain.then(async () => {
-      if (channel.subscribed || channel.watches.size === 0) return;
-      const sub = this.#subscriber();
-      for (;;) {
-        await sub.whenReady(deadline, signal);
-        try {
-          await sub.client.subscribe(name);
-          channel.subscribed = true;
-          return;
-        } catch (error) {
-          if (monotonicNow() >= deadline) throw error;
-          // Not connected right now: whenReady waits for the reconnection.
-        }
-      }
-    });
-    channel.chain = step.catch(() => undefined);
-    await step;
-  }
-
-  /** Unsubscribes once no watch needs the channel (a later watch may have come meanwhile). */
-  #unsubscribe(name: string, channel: Channel): void {
-    channel.chain = channel.chain.then(async () => {
-      if (channel.watches.size > 0) return;
-      if (channel.subscribed && this.#sub?.ready === true && !this.#closed) {
-        try {
-          await this.#sub.client.unsubscribe(name);
-          channel.subscribed = false;
-        } catch {
-          // Disconnected: ioredis would resubscribe it; the next reconnection cleans it up.
-        }
-      }
-      if (!channel.subscribed && channel.watches.size === 0 && this.#channels.get(name) === channel) this.#channels.delete(name);
-    });
-  }
-
-  #subscriber(): Connection {
-    if (this.#sub !== undefined) return this.#sub;
-    const sub = this.#connect();
-    this.#sub = sub;
-    const client: Redis = sub.client;
-    client.on('message', (channel: string, message: string) => this.#message(channel, message));
-    let first = true;
-    client.on('ready', () => {
-      if (first) {
-        first = false;
-        return;
-      }
-      // Messages sent while we were away are lost: re-read every watch, and drop channels
-      // ioredis resubscribed that no watch needs any more.
-      void this.#recheckAll();
-      for (const [name, channel] of this.#channels) if (channel.watches.size === 0) this.#unsubscribe(name, channel);
-    });
-    // Connects in the background; every subscribe waits for it within its own deadline.
-    client.connect().catch(() => undefined);
-    return sub;
-  }
-
-  #message(name: string, message: string): void {
-    const change = parseChange(message);
-    const channel = this.#channels.get(name);
-    if (change === undefined || channel === undefined) return;
-    for (const watch of [...channel.watches]) {
-      if (watch.kind !== change.kind) continue;
-      if (watch.rev === undefined) watch.seen = Math.max(watch.seen, change.rev);
-      else if (change.rev > watch.rev) this.#settle(watch, 'changed');
-    }
+    if (this.#channels.size === 0) this.#stopTimer();
   }
 
   async #recheckAll(): Promise<void> {
     const armed: Watch[] = [];
-    for (const channel of this.#channels.values()) for (const watch of channel.watches) if (watch.recheck !== undefined) armed.push(watch);
+    for (const watches of this.#channels.values()) for (const watch of watches) if (watch.recheck !== undefined) armed.push(watch);
     await Promise.all(armed.map((watch) => this.#recheck(watch)));
   }
 
