@@ -193,6 +193,29 @@ export class Connection {
     }
   }
 
+  /**
+   * Sends plain commands in one write (one round trip) within `deadline`, no repeat.
+   * @returns each command's reply
+   * @throws CoordError as {@link run}; the first command error, mapped.
+   */
+  async pipeline(commands: readonly (readonly [string, ...(string | number)[]])[], deadline: number): Promise<unknown[]> {
+    const what = `${this.label}: ${commands.map(([name]) => name.toLowerCase()).join('+')}`;
+    await this.whenReady(deadline);
+    let replies: [Error | null, unknown][] | null;
+    try {
+      const batch = this.client.pipeline();
+      for (const [name, ...args] of commands) batch.call(name, ...args);
+      replies = await this.#bounded(batch.exec(), { deadline, repeat: 'never' }, what);
+    } catch (error) {
+      throw classify(error, what, this.#secrets).error;
+    }
+    if (replies === null) throw new CoordError('CONNECTION_LOSS', `${what}: the pipeline was discarded`);
+    return replies.map(([error, reply]) => {
+      if (error !== null) throw classify(error, what, this.#secrets).error;
+      return reply;
+    });
+  }
+
   /** Closes the connection: pending requests reject, no reconnection. Resolves once closed. */
   async close(): Promise<void> {
     if (this.#closed.signal.aborted) return;

@@ -39,6 +39,11 @@ export class Layout {
     return `${this.base}s:${id}`;
   }
 
+  /** The set of a session's ephemeral paths. */
+  ephemeralIndex(id: string): string {
+    return `${this.base}e:${id}`;
+  }
+
   /** The pub/sub channel of a path. */
   channel(path: string): string {
     return `${this.base}w:${path}`;

@@ -207,16 +207,6 @@ remove(path, f[4])
 return 1
 `;
 
-/**
- * renew: ARGV[2] session id, [3] TTL (ms), [4] index TTL (ms). Returns 0 if the session key
- * is gone — a terminal expiry: the key is never re-created.
- */
-const RENEW = `
-if redis.call('PEXPIRE', skey(ARGV[2]), ARGV[3]) == 0 then return 0 end
-redis.call('PEXPIRE', ekey(ARGV[2]), ARGV[4])
-return 1
-`;
-
 /** end: ARGV[2] session id. Deletes the session key and every ephemeral node it owns. */
 const END = `
 local sid = ARGV[2]
@@ -252,6 +242,5 @@ export const SCRIPTS = Object.freeze({
   children: script('children', CHILDREN),
   set: script('set', SET),
   delete: script('delete', DELETE),
-  renew: script('renew', RENEW),
   end: script('end', END),
 });

@@ -13,10 +13,13 @@
  * the new session can carry on with it.
  */
 import { randomUUID } from 'node:crypto';
-import { CoordError, ManagedSession, isCoordError, monotonicNow, type DriverSettings, type SessionStateChange } from '@coord/core';
+import { CoordError, ManagedSession, isCoordError, monotonicNow, sleep, type DriverSettings, type SessionStateChange } from '@coord/core';
 import type { Connection } from './connection.js';
 import type { Layout } from './layout.js';
 import { SCRIPTS } from './scripts.js';
+
+/** Pause between two failed attempts to create a session's key. */
+const RETRY_MS = 200;
 
 /** How long a session's ephemeral index outlives its last renewal: it only has to outlive the session. */
 export function indexTtl(ttlMs: number): number {
@@ -144,7 +147,7 @@ export class SessionKeeper {
    */
   invalidated(keys: readonly string[] | undefined): void {
     const entry = this.#entry;
-    if (!entry.established || entry.session.ended) return;
+    if (!entry.established || entry.session.ended || this.#closed) return;
     const key = this.#layout.session(entry.session.id);
     if (keys === undefined || keys.includes(key)) this.#lost(entry.session, 'was deleted on the server');
   }
@@ -166,25 +169,36 @@ export class SessionKeeper {
 
   #newEntry(): Entry {
     const ttl = this.#settings.sessionTimeout;
-    const session = new ManagedSession(
-      randomUUID().replaceAll('-', ''),
-      ttl,
-      monotonicNow(),
-      (change) => this.#events.onChange(change),
-      (late) => this.#lost(late, 'passed its local deadline without a renewal'),
-    );
-    return { session, established: false, waiters: new Set() };
+    const waiters = new Set<() => void>();
+    const entry: Entry = {
+      session: new ManagedSession(
+        randomUUID().replaceAll('-', ''),
+        ttl,
+        monotonicNow(),
+        (change) => this.#events.onChange(change),
+        (late) => {
+          // A session not yet on the server owns nothing and cannot lapse: its deadline starts
+          // with the write that creates its key (establishing it re-arms the timer).
+          if (entry.established) this.#lost(late, 'passed its local deadline without a renewal');
+        },
+      ),
+      established: false,
+      waiters,
+    };
+    return entry;
   }
 
-  /** Creates the session key (`SET NX PX`), retrying while the session lives and time remains. */
+  /** Creates the session key (`SET PX`), retrying while the session lives and time remains. */
   async #establish(entry: Entry, deadline: number): Promise<void> {
     const { session } = entry;
     const key = this.#layout.session(session.id);
     for (;;) {
       const sentAt = monotonicNow();
       try {
-        // NX: a repeat whose first try was applied finds the key made: the id is ours alone.
-        await this.#conn.command('SET', [key, '1', 'PX', session.ttlMs, 'NX'], Math.min(deadline, sentAt + session.ttlMs / 3));
+        // Not NX: a repeat whose first try was applied (reply lost) must restart the TTL from
+        // this request, the one whose send time the local deadline counts from. The id is ours
+        // alone, and nothing is bound to the session before this succeeds.
+        await this.#conn.command('SET', [key, '1', 'PX', session.ttlMs], Math.min(deadline, sentAt + session.ttlMs / 3));
         if (session.ended) return;
         entry.established = true;
         session.renewed(sentAt);
@@ -210,12 +224,14 @@ export class SessionKeeper {
     this.#beating = true;
     const sentAt = monotonicNow();
     try {
-      const alive = await this.#conn.run(
-        SCRIPTS.renew,
-        this.#layout.counter,
-        this.#layout.base,
-        () => [session.id, String(session.ttlMs), String(indexTtl(session.ttlMs))],
-        { deadline: sentAt + session.ttlMs / 3, repeat: 'always' },
+      // Plain commands, not a script: tracking's NOLOOP only knows our own connection as the
+      // writer for commands it runs itself (a script's writes would notify us of our own renewal).
+      const [alive] = await this.#conn.pipeline(
+        [
+          ['PEXPIRE', this.#layout.session(session.id), session.ttlMs],
+          ['PEXPIRE', this.#layout.ephemeralIndex(session.id), indexTtl(session.ttlMs)],
+        ],
+        sentAt + session.ttlMs / 3,
       );
       if (Number(alive) === 1) {
         session.renewed(sentAt);
@@ -246,13 +262,15 @@ export class SessionKeeper {
     void this.#establishInBackground(next);
   }
 
+  /** Keeps trying to create the session's key until it exists, or the driver closes. */
   async #establishInBackground(entry: Entry): Promise<void> {
-    // The local deadline bounds it: if the session cannot be made in time it is lost, and the
-    // next one tries again.
-    try {
-      await this.#establish(entry, entry.session.deadline);
-    } catch {
-      // Ended, closed, or no server before the deadline: the deadline handler takes it from here.
+    while (!entry.established && !entry.session.ended && !this.#closed) {
+      try {
+        await this.#establish(entry, monotonicNow() + this.#settings.operationTimeout);
+      } catch {
+        // No server yet (establish already waited for a connection up to its deadline), or refused.
+        await sleep(RETRY_MS, this.#conn.closedSignal).catch(() => undefined);
+      }
     }
   }
 
