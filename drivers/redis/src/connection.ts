@@ -29,13 +29,18 @@ export interface RequestOptions {
   readonly repeat: Repeat;
   /** Cancels the request (`ABORTED`, or the signal's `CoordError` reason). */
   readonly signal?: AbortSignal;
+  /**
+   * Before each attempt: a channel to `SUBSCRIBE` in the same write, just ahead of the script
+   * (the server runs them in that order), or undefined if the connection is subscribed already.
+   */
+  readonly subscribe?: () => string | undefined;
 }
 
 const RECONNECT_MAX_MS = 1_000;
 const RETRY_PAUSE_MS = 50;
 
 /** ioredis options for a driver's connection (command or subscriber). */
-export function clientOptions(config: ConnectionConfig, name: string): Omit<RedisOptions, 'replyMapping'> {
+export function clientOptions(config: ConnectionConfig, name: string, protocol: 2 | 3 = 3): Omit<RedisOptions, 'replyMapping'> {
   const host = config.hosts[0];
   if (host === undefined) throw new CoordError('INVALID_URL', `redis: ${config.redacted} names no host`);
   const password = config.password?.reveal();
@@ -54,10 +59,11 @@ export function clientOptions(config: ConnectionConfig, name: string): Omit<Redi
     connectTimeout: Math.max(1, Math.min(config.settings.connectTimeout, config.settings.operationTimeout)),
     retryStrategy: (attempt: number) => Math.min(RECONNECT_MAX_MS, 25 * 2 ** Math.min(attempt, 10)),
     reconnectOnError: null,
-    // RESP2: a subscribed connection then gets tracking invalidations as pub/sub messages on
-    // `__redis__:invalidate` (under RESP3 they are pushes ioredis does not surface).
-    protocol: 2,
-    // The subscriber resubscribes itself after asking its new client id (see subscriber.ts).
+    // RESP3 lets the command connection hold subscriptions and still run scripts, so a watch's
+    // SUBSCRIBE and its read go in one write and run in that order (see watches.ts). The
+    // tracking connection is RESP2: there, invalidations arrive as pub/sub messages.
+    protocol,
+    // Subscriptions are restored by the driver, which must also re-read what they watch.
     autoResubscribe: false,
     keepAlive: 1_000,
     noDelay: true,
@@ -73,8 +79,8 @@ export class Connection {
   readonly #secrets: readonly string[];
   readonly #closed = new AbortController();
 
-  constructor(config: ConnectionConfig, name: string, client?: Redis) {
-    this.client = client ?? new Redis(clientOptions(config, name));
+  constructor(config: ConnectionConfig, name: string, protocol: 2 | 3 = 3) {
+    this.client = new Redis(clientOptions(config, name, protocol));
     this.label = `redis ${config.redacted}`;
     const password = config.password?.reveal();
     this.#secrets = password === undefined ? [] : [password];
@@ -162,7 +168,7 @@ export class Connection {
       await this.whenReady(options.deadline, options.signal);
       const argv = [base, ...args(adopt)];
       try {
-        return await this.#bounded(this.#eval(script, counter, argv), options, what);
+        return await this.#bounded(this.#eval(script, counter, argv, options.subscribe?.()), options, what);
       } catch (error) {
         const { error: mapped, outcome } = classify(error, what, this.#secrets);
         if (outcome === 'refused') throw mapped;
@@ -241,12 +247,19 @@ export class Connection {
     await ended;
   }
 
-  async #eval(script: Script, counter: string, argv: (string | Buffer)[]): Promise<unknown> {
+  async #eval(script: Script, counter: string, argv: (string | Buffer)[], channel: string | undefined): Promise<unknown> {
     try {
-      return await this.client.callBuffer('EVALSHA', script.sha, 1, counter, ...argv);
+      if (channel === undefined) return await this.client.callBuffer('EVALSHA', script.sha, 1, counter, ...argv);
+      const replies = await this.client.pipeline().subscribe(channel).callBuffer('EVALSHA', script.sha, 1, counter, ...argv).exec();
+      const [subscribed, evaluated] = replies ?? [];
+      if (subscribed === undefined || evaluated === undefined) throw new Error('Connection is closed.');
+      if (subscribed[0] !== null) throw subscribed[0];
+      if (evaluated[0] !== null) throw evaluated[0];
+      return evaluated[1];
     } catch (error) {
       // NOSCRIPT: the server does not know the script (first use, restart, SCRIPT FLUSH). The
       // script did not run, so sending its source is safe; EVAL also caches it for EVALSHA.
+      // (A SUBSCRIBE sent with it did run: the EVAL still follows it.)
       if (!String((error as Error | undefined)?.message).startsWith('NOSCRIPT')) throw error;
       return this.client.callBuffer('EVAL', script.source, 1, counter, ...argv);
     }

@@ -33,8 +33,8 @@ import { checkEviction, type EvictionCheck } from './eviction.js';
 import { Layout } from './layout.js';
 import { SCRIPTS, type Script } from './scripts.js';
 import { SessionKeeper, indexTtl } from './sessions.js';
-import { Subscriber } from './subscriber.js';
-import { WatchHub } from './watches.js';
+import { Tracker } from './tracker.js';
+import { WatchHub, type WatchedRead } from './watches.js';
 
 /** Options of {@link RedisDriver.open} beyond the URL. */
 export interface RedisDriverOptions {
@@ -64,7 +64,7 @@ export class RedisDriver implements Driver {
   readonly #settings: DriverSettings;
   readonly #keeper: SessionKeeper;
   readonly #hub: WatchHub;
-  readonly #sub: Subscriber;
+  readonly #tracker: Tracker;
   readonly #listeners = new Set<(change: SessionStateChange) => void>();
   readonly #label: string;
   #closing: Promise<void> | undefined;
@@ -79,15 +79,11 @@ export class RedisDriver implements Driver {
       onChange: (change) => this.#notify(change),
       onEnded: (session) => this.#hub.sessionEnded(session),
     });
-    this.#sub = new Subscriber(new Connection(config, `coord:${id}:sub`), {
-      onMessage: (channel, message) => this.#hub.message(channel, message),
+    this.#tracker = new Tracker(new Connection(config, `coord:${id}:track`, 2), {
       onInvalidate: (keys) => this.#keeper.invalidated(keys),
-      onReady: (client, first) => {
-        void this.#keeper.track(client);
-        if (!first) this.#hub.reconnected();
-      },
+      onReady: (client) => void this.#keeper.track(client),
     });
-    this.#hub = new WatchHub(this.#layout, recheckInterval(this.#settings.sessionTimeout), this.#sub);
+    this.#hub = new WatchHub(this.#layout, recheckInterval(this.#settings.sessionTimeout), this.#conn);
   }
 
   /**
@@ -101,11 +97,11 @@ export class RedisDriver implements Driver {
     const deadline = monotonicNow() + config.settings.connectTimeout;
     try {
       await driver.#conn.open(deadline);
-      driver.#sub.start();
+      driver.#tracker.start();
       await checkEviction(driver.#conn, deadline, options.evictionPolicy ?? 'warn');
       await driver.#keeper.start(deadline);
-      // Watches and the instant notice of a deleted session need the subscriber: have it now.
-      await driver.#keeper.track(await driver.#sub.ready(deadline));
+      // The instant notice of a deleted session needs the tracking connection: have it now.
+      await driver.#keeper.track(await driver.#tracker.ready(deadline));
     } catch (error) {
       await driver.close();
       throw error;
@@ -150,10 +146,9 @@ export class RedisDriver implements Driver {
 
   async get(path: string, options: ReadOptions = {}): Promise<GetResult> {
     validatePath(path);
-    const read = (deadline: number): Promise<unknown[]> =>
-      this.#run(SCRIPTS.get, 'always', deadline, options.signal, () => [path]).then(array);
+    const read = this.#reader(SCRIPTS.get, path, options.signal);
     if (options.watch !== true) {
-      const node = nodeData(path, await read(this.#begin(options.signal)));
+      const node = nodeData(path, await read(() => undefined));
       return node === undefined ? {} : { node };
     }
     const { reply, changed } = await this.#watched(path, 'n', options.signal, read, nodeFingerprint);
@@ -163,9 +158,8 @@ export class RedisDriver implements Driver {
 
   async children(dir: string, options: ReadOptions = {}): Promise<ChildrenResult> {
     validatePath(dir, 'directory');
-    const read = (deadline: number): Promise<unknown[]> =>
-      this.#run(SCRIPTS.children, 'always', deadline, options.signal, () => [dir]).then(array);
-    if (options.watch !== true) return { nodes: listing(dir, await read(this.#begin(options.signal)), 1) };
+    const read = this.#reader(SCRIPTS.children, dir, options.signal);
+    if (options.watch !== true) return { nodes: listing(dir, await read(() => undefined), 1) };
     const { reply, changed } = await this.#watched(dir, 'c', options.signal, read, (r) => childrenFingerprint(r, 1));
     return { nodes: listing(dir, reply, 1), changed };
   }
@@ -223,7 +217,7 @@ export class RedisDriver implements Driver {
   async #close(): Promise<void> {
     await this.#keeper.close(monotonicNow() + Math.min(this.#settings.operationTimeout, 2_000));
     this.#hub.close();
-    await Promise.all([this.#sub.close(), this.#conn.close()]);
+    await Promise.all([this.#tracker.close(), this.#conn.close()]);
   }
 
   /** Admits one request: its deadline. */
@@ -245,26 +239,28 @@ export class RedisDriver implements Driver {
     return this.#conn.run(script, this.#layout.counter, this.#layout.base, args, signal === undefined ? { deadline, repeat } : { deadline, repeat, signal });
   }
 
-  /** A read with a watch: subscribe first, then read, then arm from the read's revision. */
-  async #watched(
+  /** A read script of `path`, with its own deadline per call (`subscribe`: see {@link WatchHub}). */
+  #reader(script: Script, path: string, signal: AbortSignal | undefined): WatchedRead {
+    const deadline = this.#begin(signal);
+    let first = true;
+    return async (subscribe) => {
+      // The first call is the request itself; later ones are the watch's re-checks.
+      const until = first ? deadline : monotonicNow() + this.#settings.operationTimeout;
+      first = false;
+      const options = { deadline: until, repeat: 'always' as const, subscribe, ...(signal === undefined ? {} : { signal }) };
+      return array(await this.#conn.run(script, this.#layout.counter, this.#layout.base, () => [path], options));
+    };
+  }
+
+  /** A read with a watch (see {@link WatchHub.watch}), bound to the current session. */
+  #watched(
     path: string,
     kind: 'n' | 'c',
     signal: AbortSignal | undefined,
-    read: (deadline: number) => Promise<unknown[]>,
+    read: WatchedRead,
     fingerprint: (reply: unknown[]) => string,
   ): Promise<{ reply: unknown[]; changed: Promise<WatchEvent> }> {
-    const deadline = this.#begin(signal);
-    const session = this.#keeper.current;
-    const pending = await this.#hub.prepare(path, kind, session, deadline, signal);
-    let reply: unknown[];
-    try {
-      reply = await read(deadline);
-    } catch (error) {
-      pending.drop();
-      throw error;
-    }
-    const recheck = async (): Promise<string> => fingerprint(await read(monotonicNow() + this.#settings.operationTimeout));
-    return { reply, changed: pending.arm(num(reply[0]), fingerprint(reply), recheck) };
+    return this.#hub.watch(path, kind, this.#keeper.current, signal, read, fingerprint, () => read(() => undefined));
   }
 
   #notify(change: SessionStateChange): void {

@@ -121,7 +121,7 @@ export class SessionKeeper {
   }
 
   /**
-   * Asks the server to tell the subscriber connection (client `redirect`, or the last one
+   * Asks the server to tell the tracking connection (client `redirect`, or the last one
    * given) the moment anyone else modifies or deletes the current session key, or it expires
    * (`CLIENT TRACKING … BCAST PREFIX <key> NOLOOP`: our own renewals do not count). Best
    * effort: without it the next heartbeat finds a lost session.

@@ -3,37 +3,28 @@
  *
  * Every mutating script publishes `"<rev> n"` on the channel of the node it changed and
  * `"<rev> c"` on its parent's, where `rev` is the namespace counter after the change; every
- * read returns the counter as it read. A watch subscribes BEFORE its read and keeps only
- * messages with a `rev` above its read's, so nothing between the read and the subscription is
- * missed and nothing from before the read fires it.
+ * read returns the counter as it read. A watched read goes out as `SUBSCRIBE <channel>` and
+ * the read script in ONE write on the command connection (RESP3 lets a subscribed connection
+ * run commands), which the server runs in that order: the subscription is live before the
+ * read, so nothing between them is missed, and it costs no extra round trip. Messages with a
+ * `rev` at or below the read's are old news and ignored, so nothing before the read fires it.
  *
- * Pub/sub is fire-and-forget (a message sent while the subscriber reconnects is lost) and a
- * session's expiry publishes nothing by itself, so every armed watch is also re-read on a
- * bounded interval tied to the TTL (and at once after the subscriber reconnects). The re-read
- * runs the pruning scripts, so a dead holder's node is removed — and its deletion published —
- * even when nobody else writes. A re-read that sees a different node or child list fires the
- * watch; one that sees the same does nothing (no spurious wake-up).
+ * Pub/sub is fire-and-forget (a message sent while we reconnect is lost) and a session's
+ * expiry publishes nothing by itself, so every armed watch is also re-read on a bounded
+ * interval tied to the TTL (and at once after a reconnection). The re-read runs the pruning
+ * scripts, so a dead holder's node is removed — and its deletion published — even when nobody
+ * else writes. A re-read that sees a different node or child list fires the watch; one that
+ * sees the same does nothing (no spurious wake-up).
  *
- * One subscriber connection per driver serves every watch; a channel is unsubscribed when its
- * last watch goes (fired, cancelled, or its session ended).
+ * A channel is unsubscribed when its last watch goes (fired, cancelled, or its session ended).
  */
+import type { Redis } from 'ioredis';
 import type { WatchEvent } from '@coord/core';
+import type { Connection } from './connection.js';
 import { parseChange, type ChangeKind, type Layout } from './layout.js';
-import type { Subscriber } from './subscriber.js';
 
-/** A re-read of what a watch watches: its fingerprint now (throws if the server is unreachable). */
-export type Recheck = () => Promise<string>;
-
-/** A watch between its subscription and its read. */
-export interface PendingWatch {
-  /**
-   * The read succeeded at namespace revision `rev` and saw `fingerprint`: arm the watch.
-   * Resolves on the next change after the read; never rejects.
-   */
-  arm(rev: number, fingerprint: string, recheck: Recheck): Promise<WatchEvent>;
-  /** The read failed: forget the watch. */
-  drop(): void;
-}
+/** A read of what a watch watches; `subscribe` returns the channel to subscribe in the same write. */
+export type WatchedRead = (subscribe: () => string | undefined) => Promise<unknown[]>;
 
 /** What a session is, to the hub: something that ends. */
 interface Bound {
@@ -49,11 +40,11 @@ class Watch {
   /** Highest matching revision seen before the read's revision was known. */
   seen = 0;
   fingerprint = '';
-  recheck: Recheck | undefined;
+  recheck: (() => Promise<string>) | undefined;
   checking = false;
   settled = false;
-  resolve: ((event: WatchEvent) => void) | undefined;
   event: WatchEvent | undefined;
+  resolve: ((event: WatchEvent) => void) | undefined;
   readonly cleanups: (() => void)[] = [];
 
   constructor(channel: string, kind: ChangeKind, session: Bound) {
@@ -63,20 +54,28 @@ class Watch {
   }
 }
 
-/** Every watch of one driver, on one subscriber connection. */
+/** Every watch of one driver, on its command connection. */
 export class WatchHub {
   readonly #layout: Layout;
   readonly #recheckMs: number;
-  readonly #sub: Subscriber;
+  readonly #conn: Connection;
   readonly #channels = new Map<string, Set<Watch>>();
+  /** Channels the live connection is subscribed to (confirmed by the server). */
+  readonly #subscribed = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
 
   /** @param recheckMs how often every armed watch is re-read */
-  constructor(layout: Layout, recheckMs: number, sub: Subscriber) {
+  constructor(layout: Layout, recheckMs: number, conn: Connection) {
     this.#layout = layout;
     this.#recheckMs = recheckMs;
-    this.#sub = sub;
+    this.#conn = conn;
+    const client: Redis = conn.client;
+    client.on('messageBuffer', (channel: Buffer, message: unknown) => {
+      if (Buffer.isBuffer(message)) this.#message(channel.toString(), message.toString());
+    });
+    client.on('close', () => this.#subscribed.clear());
+    client.on('ready', () => this.#reconnected());
   }
 
   /** Armed watches (for tests). */
@@ -87,30 +86,40 @@ export class WatchHub {
   }
 
   /**
-   * Subscribes to `path`'s channel for a watch of `kind`, before the read it goes with.
-   * @throws CoordError if the subscription cannot be made by `deadline` (or `signal` aborts).
+   * A read with a watch: registers the watch, runs `read` (which subscribes the path's channel
+   * in the same write when needed), and arms the watch from the read's revision (`reply[0]`).
+   * @throws what `read` throws (the watch is dropped then).
    */
-  async prepare(path: string, kind: ChangeKind, session: Bound, deadline: number, signal?: AbortSignal): Promise<PendingWatch> {
+  async watch(
+    path: string,
+    kind: ChangeKind,
+    session: Bound,
+    signal: AbortSignal | undefined,
+    read: WatchedRead,
+    fingerprint: (reply: unknown[]) => string,
+    recheck: () => Promise<unknown[]>,
+  ): Promise<{ reply: unknown[]; changed: Promise<WatchEvent> }> {
     const name = this.#layout.channel(path);
     const watch = new Watch(name, kind, session);
+    // Registered before the read, so a message that beats the read's reply is remembered.
     let watches = this.#channels.get(name);
     if (watches === undefined) this.#channels.set(name, (watches = new Set()));
     watches.add(watch);
+    let reply: unknown[];
     try {
-      await this.#sub.subscribe(name, deadline, signal);
+      reply = await read(() => (this.#subscribed.has(name) ? undefined : name));
     } catch (error) {
       this.#forget(watch);
       throw error;
     }
-    return {
-      arm: (rev, fingerprint, recheck) => this.#arm(watch, rev, fingerprint, recheck, signal),
-      drop: () => this.#forget(watch),
-    };
+    this.#subscribed.add(name);
+    const changed = this.#arm(watch, Number(reply[0]), fingerprint(reply), async () => fingerprint(await recheck()), signal);
+    return { reply, changed };
   }
 
   /** Resolves every watch bound to `session` with `'session'`. */
   sessionEnded(session: Bound): void {
-    for (const watches of this.#channels.values()) {
+    for (const watches of [...this.#channels.values()]) {
       for (const watch of [...watches]) if (watch.session === session) this.#settle(watch, 'session');
     }
   }
@@ -122,30 +131,10 @@ export class WatchHub {
     this.#stopTimer();
   }
 
-  /** The subscriber reconnected: messages sent meanwhile are lost, so re-read every watch. */
-  reconnected(): void {
-    void this.#recheckAll();
-  }
-
-  /** A pub/sub message: fires the watches it is news to. */
-  message(name: string, message: string): void {
-    const change = parseChange(message);
-    const watches = this.#channels.get(name);
-    if (change === undefined || watches === undefined) return;
-    for (const watch of [...watches]) {
-      if (watch.kind !== change.kind) continue;
-      if (watch.rev === undefined) watch.seen = Math.max(watch.seen, change.rev);
-      else if (change.rev > watch.rev) this.#settle(watch, 'changed');
-    }
-  }
-
-  #arm(watch: Watch, rev: number, fingerprint: string, recheck: Recheck, signal: AbortSignal | undefined): Promise<WatchEvent> {
+  #arm(watch: Watch, rev: number, fingerprint: string, recheck: () => Promise<string>, signal: AbortSignal | undefined): Promise<WatchEvent> {
     return new Promise<WatchEvent>((resolve) => {
       watch.resolve = resolve;
-      if (watch.event !== undefined) {
-        resolve(watch.event);
-        return;
-      }
+      if (watch.event !== undefined) return resolve(watch.event);
       watch.rev = rev;
       watch.fingerprint = fingerprint;
       watch.recheck = recheck;
@@ -164,7 +153,6 @@ export class WatchHub {
 
   #settle(watch: Watch, event: WatchEvent): void {
     if (watch.settled) return;
-    watch.settled = true;
     watch.event = event;
     for (const cleanup of watch.cleanups.splice(0)) cleanup();
     this.#forget(watch);
@@ -177,9 +165,37 @@ export class WatchHub {
     if (watches === undefined || !watches.delete(watch)) return;
     if (watches.size === 0) {
       this.#channels.delete(watch.channel);
-      this.#sub.unsubscribe(watch.channel);
+      // A later watch of this channel sends its own SUBSCRIBE after this on the same
+      // connection, so the order on the server is right either way.
+      if (this.#subscribed.delete(watch.channel) && this.#conn.ready && !this.#closed) {
+        this.#conn.client.unsubscribe(watch.channel).catch(() => undefined);
+      }
     }
     if (this.#channels.size === 0) this.#stopTimer();
+  }
+
+  #message(name: string, message: string): void {
+    const change = parseChange(message);
+    const watches = this.#channels.get(name);
+    if (change === undefined || watches === undefined) return;
+    for (const watch of [...watches]) {
+      if (watch.kind !== change.kind) continue;
+      if (watch.rev === undefined) watch.seen = Math.max(watch.seen, change.rev);
+      else if (change.rev > watch.rev) this.#settle(watch, 'changed');
+    }
+  }
+
+  /** Back after a reconnection: subscribe again to what armed watches need, then re-read them. */
+  #reconnected(): void {
+    const names = [...this.#channels.keys()];
+    if (names.length === 0 || this.#closed) return;
+    this.#conn.client.subscribe(...names).then(
+      () => {
+        for (const name of names) if (this.#channels.has(name)) this.#subscribed.add(name);
+        void this.#recheckAll();
+      },
+      () => undefined, // dropped again: the next 'ready' tries again
+    );
   }
 
   async #recheckAll(): Promise<void> {
