@@ -42,6 +42,10 @@ export default {
       displayName: 'etcd',
       testMatch: ['<rootDir>/test/conformance/dist/test/etcd.test.js', '<rootDir>/test/conformance/dist/test/etcd-cluster.test.js'],
     },
-    { ...withServers, displayName: 'redis', testMatch: ['<rootDir>/test/conformance/dist/test/redis.test.js'] },
+    {
+      ...withServers,
+      displayName: 'redis',
+      testMatch: ['<rootDir>/test/conformance/dist/test/redis.test.js', '<rootDir>/test/conformance/dist/test/redis-driver.test.js'],
+    },
   ],
 };
