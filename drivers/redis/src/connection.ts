@@ -37,6 +37,7 @@ export interface RequestOptions {
 }
 
 const RECONNECT_MAX_MS = 1_000;
+const QUIT_MS = 500;
 const RETRY_PAUSE_MS = 50;
 
 /** ioredis options for a driver's connection (command or subscriber). */
@@ -95,7 +96,9 @@ export class Connection {
 
   /** Whether the connection is usable right now. */
   get ready(): boolean {
-    return this.client.status === 'ready';
+    // 'ready' with an ended stream happens between our end() and a FIN that may never come
+    // (a silent network): nothing can be sent then.
+    return this.client.status === 'ready' && this.client.stream.writable;
   }
 
   /**
@@ -117,6 +120,7 @@ export class Connection {
   whenReady(deadline: number, signal?: AbortSignal): Promise<void> {
     this.#throwIfClosed();
     if (this.ready) return Promise.resolve();
+    if (this.client.status === 'ready') this.#recycle();
     return new Promise<void>((resolve, reject) => {
       let lastError: unknown;
       const finish = (error?: CoordError): void => {
@@ -234,17 +238,26 @@ export class Connection {
       return;
     }
     const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
-    if (client.status === 'ready') {
-      // QUIT lets the server finish what it read first; bounded, then the socket is cut.
-      const quit = client.quit().catch(() => undefined);
-      const timer = setTimeout(() => client.disconnect(false), 1_000);
-      await quit;
-      clearTimeout(timer);
-      if ((client.status as string) !== 'end') client.disconnect(false);
-    } else {
+    // Cutting destroys the socket: a graceful end could wait forever for a FIN over a silent network.
+    const cut = (): void => {
       client.disconnect(false);
+      client.stream.destroy();
+    };
+    if (this.ready) {
+      // QUIT lets the server finish what it read first; bounded, then the socket is cut.
+      const timer = setTimeout(cut, QUIT_MS);
+      await client.quit().catch(() => undefined);
+      clearTimeout(timer);
+      if ((client.status as string) !== 'end') cut();
+    } else {
+      cut();
     }
     await ended;
+  }
+
+  /** Drops a connection that went silent or half-closed; ioredis then reconnects. */
+  #recycle(): void {
+    if (!this.#closed.signal.aborted && !this.client.stream.destroyed) this.client.stream.destroy();
   }
 
   async #eval(script: Script, counter: string, argv: (string | Buffer)[], channel: string | undefined): Promise<unknown> {
@@ -281,7 +294,7 @@ export class Connection {
         // The server (or the path to it) is silent with our request in flight. Replies keep
         // their order on a connection, so waiting longer would stall every later request
         // behind this one: drop the connection and let ioredis reconnect.
-        if (this.ready) this.client.disconnect(true);
+        this.#recycle();
         reject(new CoordError('TIMEOUT', `${what}: no reply within the deadline (outcome unknown)`));
       }, Math.max(0, options.deadline - monotonicNow()));
       options.signal?.addEventListener('abort', onAbort, { once: true });

@@ -44,6 +44,8 @@ export interface RedisDriverOptions {
    * `UNAVAILABLE`), or `'ignore'`.
    */
   readonly evictionPolicy?: EvictionCheck;
+  /** Receives warnings (an unsafe eviction policy); default: `process.emitWarning`. */
+  readonly onWarning?: (message: string) => void;
 }
 
 /** How often an armed watch is re-read: a third of the TTL, so a dead holder is noticed within about one TTL. */
@@ -98,7 +100,7 @@ export class RedisDriver implements Driver {
     try {
       await driver.#conn.open(deadline);
       driver.#tracker.start();
-      await checkEviction(driver.#conn, deadline, options.evictionPolicy ?? 'warn');
+      await checkEviction(driver.#conn, deadline, options.evictionPolicy ?? 'warn', options.onWarning);
       await driver.#keeper.start(deadline);
       // The instant notice of a deleted session needs the tracking connection: have it now.
       await driver.#keeper.track(await driver.#tracker.ready(deadline));

@@ -34,9 +34,15 @@ export function mayEvict(memory: MemoryPolicy): boolean {
 /**
  * Checks the server's eviction policy at connect (one `INFO memory`), and warns or fails.
  * A server that will not say (INFO refused or unparsable) is let through with a warning.
+ * @param warn where a warning goes (default: `process.emitWarning`, code `COORD_REDIS_EVICTION`)
  * @throws CoordError `UNAVAILABLE` with `mode: 'fail'` when keys may be evicted.
  */
-export async function checkEviction(conn: Connection, deadline: number, mode: EvictionCheck): Promise<void> {
+export async function checkEviction(
+  conn: Connection,
+  deadline: number,
+  mode: EvictionCheck,
+  warn: (message: string) => void = (message) => process.emitWarning(message, { code: 'COORD_REDIS_EVICTION' }),
+): Promise<void> {
   if (mode === 'ignore') return;
   let memory: MemoryPolicy | undefined;
   try {
@@ -53,5 +59,5 @@ export async function checkEviction(conn: Connection, deadline: number, mode: Ev
         : undefined;
   if (problem === undefined) return;
   if (mode === 'fail' && memory !== undefined) throw new CoordError('UNAVAILABLE', `${conn.label}: ${problem}`);
-  process.emitWarning(`${conn.label}: ${problem}`, { code: 'COORD_REDIS_EVICTION' });
+  warn(`${conn.label}: ${problem}`);
 }

@@ -211,6 +211,8 @@ export class SessionKeeper {
       } catch (error) {
         if (session.ended || this.#closed || monotonicNow() >= deadline) throw error;
         if (isCoordError(error) && !error.retryable) throw error; // refused (AUTH_FAILED...): no use repeating
+        // Never spin: a connection that fails at once would starve the event loop.
+        await sleep(RETRY_MS, this.#conn.closedSignal).catch(() => undefined);
         await this.#conn.whenReady(deadline).catch(() => undefined);
       }
     }
@@ -269,6 +271,7 @@ export class SessionKeeper {
         await this.#establish(entry, monotonicNow() + this.#settings.operationTimeout);
       } catch {
         // No server yet (establish already waited for a connection up to its deadline), or refused.
+        if (this.#conn.closedSignal.aborted) return;
         await sleep(RETRY_MS, this.#conn.closedSignal).catch(() => undefined);
       }
     }
