@@ -145,8 +145,10 @@ else
 end
 if owner then
   redis.call('HSET', nkey(path), 'd', data, 'v', 0, 's', seq, 't', token, 'o', owner)
-  redis.call('SADD', ekey(owner), path)
-  redis.call('PEXPIRE', ekey(owner), idxttl)
+  -- The index gets a TTL when it is made; heartbeats keep it past the session's life.
+  if redis.call('SADD', ekey(owner), path) == 1 and redis.call('PTTL', ekey(owner)) == -1 then
+    redis.call('PEXPIRE', ekey(owner), idxttl)
+  end
 else
   redis.call('HSET', nkey(path), 'd', data, 'v', 0, 's', seq, 't', token)
 end

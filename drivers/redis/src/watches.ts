@@ -138,15 +138,14 @@ export class WatchHub {
       watch.rev = rev;
       watch.fingerprint = fingerprint;
       watch.recheck = recheck;
+      // A session's end reaches the watch through sessionEnded(), not one listener per watch
+      // on the session's signal (hundreds of waiters would pile listeners on it).
       if (watch.session.signal.aborted) return this.#settle(watch, 'session');
       if (signal?.aborted) return this.#settle(watch, 'cancelled');
       if (watch.seen > rev) return this.#settle(watch, 'changed');
       const onAbort = (): void => this.#settle(watch, 'cancelled');
-      const onSession = (): void => this.#settle(watch, 'session');
       signal?.addEventListener('abort', onAbort, { once: true });
-      watch.session.signal.addEventListener('abort', onSession, { once: true });
       watch.cleanups.push(() => signal?.removeEventListener('abort', onAbort));
-      watch.cleanups.push(() => watch.session.signal.removeEventListener('abort', onSession));
       this.#startTimer();
     });
   }
