@@ -29,7 +29,7 @@ import {
 } from '@coord/core';
 import { array, childrenFingerprint, created, listing, nodeData, nodeFingerprint, num } from './codec.js';
 import { Connection, type Repeat } from './connection.js';
-import { checkEviction, type EvictionCheck } from './eviction.js';
+import { checkServer, type EvictionCheck } from './server-check.js';
 import { Layout } from './layout.js';
 import { SCRIPTS, type Script } from './scripts.js';
 import { SessionKeeper, indexTtl } from './sessions.js';
@@ -92,7 +92,7 @@ export class RedisDriver implements Driver {
    * Connects and opens the first session within `config.settings.connectTimeout`.
    * @example `const driver = await RedisDriver.open(parseUrl('redis://:pw@127.0.0.1:6379/0?prefix=app'));`
    * @throws CoordError `AUTH_FAILED`, `UNAVAILABLE` (unreachable, or unsafe eviction with
-   *   `evictionPolicy: 'fail'`), `TIMEOUT` (silent server).
+   *   `evictionPolicy: 'fail'`), `TIMEOUT` (silent server), `UNSUPPORTED` (Redis before 6.0).
    */
   static async open(config: ConnectionConfig, options: RedisDriverOptions = {}): Promise<RedisDriver> {
     const driver = new RedisDriver(config);
@@ -100,7 +100,7 @@ export class RedisDriver implements Driver {
     try {
       await driver.#conn.open(deadline);
       driver.#tracker.start();
-      await checkEviction(driver.#conn, deadline, options.evictionPolicy ?? 'warn', options.onWarning);
+      await checkServer(driver.#conn, deadline, options.evictionPolicy ?? 'warn', options.onWarning);
       await driver.#keeper.start(deadline);
       // The instant notice of a deleted session needs the tracking connection: have it now.
       await driver.#keeper.track(await driver.#tracker.ready(deadline));

@@ -13,7 +13,7 @@ import { RedisDriver, type RedisDriverOptions } from './driver.js';
 
 export { RedisDriver, recheckInterval, type RedisDriverOptions } from './driver.js';
 export { classify, toCoordError, type Classified, type Outcome } from './errors.js';
-export { mayEvict, parseMemoryInfo, type EvictionCheck, type MemoryPolicy } from './eviction.js';
+export { MIN_VERSION, mayEvict, parseMajorVersion, parseMemoryInfo, type EvictionCheck, type MemoryPolicy } from './server-check.js';
 export { Layout, DEFAULT_PREFIX, parseChange, type Change, type ChangeKind } from './layout.js';
 
 /**

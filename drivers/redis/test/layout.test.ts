@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { DEFAULT_SETTINGS, parseUrl } from '@coord/core';
 import { thrownCoordError } from '@coord/testing';
 import { Layout, parseChange } from '../src/layout.js';
-import { mayEvict, parseMemoryInfo } from '../src/eviction.js';
+import { mayEvict, parseMajorVersion, parseMemoryInfo } from '../src/server-check.js';
 import { childrenFingerprint, created, listing, nodeData, nodeFingerprint } from '../src/codec.js';
 import { clientOptions } from '../src/connection.js';
 import { SCRIPTS } from '../src/scripts.js';
@@ -72,6 +72,12 @@ describe('eviction policy', () => {
     // Session keys carry a TTL, so volatile-* policies may evict them: unsafe too.
     for (const policy of ['volatile-lru', 'volatile-ttl', 'allkeys-lru', 'allkeys-random']) expect(mayEvict({ maxmemory: 100, policy })).toBe(true);
     expect(parseMemoryInfo('nothing here')).toBeUndefined();
+  });
+
+  it('reads the server\'s major version', () => {
+    expect(parseMajorVersion('# Server\r\nredis_version:7.0.15\r\nredis_mode:standalone\r\n')).toBe(7);
+    expect(parseMajorVersion('redis_version:5.0.3\r\n')).toBe(5);
+    expect(parseMajorVersion('')).toBeUndefined();
   });
 });
 

@@ -1,5 +1,10 @@
 /**
- * Whether the server may evict our keys. A node or the namespace counter evicted is silent
+ * Whether the server is fit for the driver, from one `INFO` at connect.
+ *
+ * Version: RESP3 (a subscribed connection that still runs scripts) and client-side tracking
+ * need Redis 6.0 or later.
+ *
+ * Eviction: whether the server may evict our keys. A node or the namespace counter evicted is silent
  * data loss; a session key evicted ends a session early — and another client could be granted
  * a lock before the holder's heartbeat notices. Every `volatile-*` policy evicts keys with a
  * TTL, which our session keys are, and every `allkeys-*` policy any key. So the only safe
@@ -18,7 +23,16 @@ export interface MemoryPolicy {
   readonly policy: string;
 }
 
-/** Parses `INFO memory`; undefined if it lacks the fields (a proxy or a restricted server). */
+/** The lowest Redis version the driver works with. */
+export const MIN_VERSION = 6;
+
+/** The major version in `INFO` (`redis_version:7.0.15`), or undefined if it does not say. */
+export function parseMajorVersion(info: string): number | undefined {
+  const match = /^redis_version:(\d+)\./m.exec(info);
+  return match === null ? undefined : Number(match[1]);
+}
+
+/** Parses `INFO`'s memory section; undefined if it lacks the fields (a proxy or a restricted server). */
 export function parseMemoryInfo(info: string): MemoryPolicy | undefined {
   const maxmemory = /^maxmemory:(\d+)\r?$/m.exec(info);
   const policy = /^maxmemory_policy:([a-z-]+)\r?$/m.exec(info);
@@ -32,25 +46,31 @@ export function mayEvict(memory: MemoryPolicy): boolean {
 }
 
 /**
- * Checks the server's eviction policy at connect (one `INFO memory`), and warns or fails.
- * A server that will not say (INFO refused or unparsable) is let through with a warning.
+ * Checks the server at connect (one `INFO`): its version, then its eviction policy, which
+ * it warns about or fails on. A server that will not say its policy (INFO refused or
+ * unparsable) is let through with a warning.
  * @param warn where a warning goes (default: `process.emitWarning`, code `COORD_REDIS_EVICTION`)
- * @throws CoordError `UNAVAILABLE` with `mode: 'fail'` when keys may be evicted.
+ * @throws CoordError `UNSUPPORTED` for Redis before 6.0; `UNAVAILABLE` with `mode: 'fail'`
+ *   when keys may be evicted; `AUTH_FAILED`.
  */
-export async function checkEviction(
+export async function checkServer(
   conn: Connection,
   deadline: number,
   mode: EvictionCheck,
   warn: (message: string) => void = (message) => process.emitWarning(message, { code: 'COORD_REDIS_EVICTION' }),
 ): Promise<void> {
-  if (mode === 'ignore') return;
-  let memory: MemoryPolicy | undefined;
+  let info = '';
   try {
-    const info = await conn.command('INFO', ['memory'], deadline);
-    memory = parseMemoryInfo(String(info));
+    info = String(await conn.command('INFO', [], deadline));
   } catch (error) {
     if ((error as CoordError).code === 'AUTH_FAILED') throw error;
   }
+  const major = parseMajorVersion(info);
+  if (major !== undefined && major < MIN_VERSION) {
+    throw new CoordError('UNSUPPORTED', `${conn.label}: Redis ${major}.x is too old; the driver needs ${MIN_VERSION}.0 or later`);
+  }
+  if (mode === 'ignore') return;
+  const memory = parseMemoryInfo(info);
   const problem =
     memory === undefined
       ? 'could not read the eviction policy (INFO memory); make sure it is noeviction'
