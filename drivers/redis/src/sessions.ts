@@ -30,6 +30,8 @@ export function indexTtl(ttlMs: number): number {
 interface Entry {
   readonly session: ManagedSession;
   established: boolean;
+  /** False once a test stopped this session's heartbeat ({@link SessionKeeper.stopRenewing}). */
+  renewing: boolean;
   readonly waiters: Set<() => void>;
 }
 
@@ -51,6 +53,7 @@ export class SessionKeeper {
   #heartbeat: NodeJS.Timeout | undefined;
   #beating = false;
   #redirect: number | undefined;
+  #tracking: Promise<void> = Promise.resolve();
   #sessions = 0;
   #closed = false;
 
@@ -121,13 +124,28 @@ export class SessionKeeper {
   }
 
   /**
+   * Test hook: the current session's heartbeat stops (a paused process, or a partition of the
+   * heartbeat alone). Its local deadline then ends it — and, the server being reachable, the
+   * driver deletes it there — before its key could lapse; the next session renews as usual.
+   */
+  stopRenewing(): void {
+    this.#entry.renewing = false;
+  }
+
+  /**
    * Asks the server to tell the tracking connection (client `redirect`, or the last one
    * given) the moment anyone else modifies or deletes the current session key, or it expires
    * (`CLIENT TRACKING … BCAST PREFIX <key> NOLOOP`: our own renewals do not count). Best
    * effort: without it the next heartbeat finds a lost session.
    */
-  async track(redirect?: number): Promise<void> {
+  track(redirect?: number): Promise<void> {
     if (redirect !== undefined) this.#redirect = redirect;
+    // One at a time: two interleaved off/on pairs could leave a stale prefix tracked.
+    this.#tracking = this.#tracking.then(() => this.#trackNow());
+    return this.#tracking;
+  }
+
+  async #trackNow(): Promise<void> {
     const id = this.#redirect;
     const entry = this.#entry;
     if (id === undefined || !entry.established || entry.session.ended || !this.#conn.ready || this.#closed) return;
@@ -183,6 +201,7 @@ export class SessionKeeper {
         },
       ),
       established: false,
+      renewing: true,
       waiters,
     };
     return entry;
@@ -222,7 +241,7 @@ export class SessionKeeper {
   async #beat(): Promise<void> {
     const entry = this.#entry;
     const { session } = entry;
-    if (this.#beating || !entry.established || session.ended || this.#closed) return;
+    if (this.#beating || !entry.established || !entry.renewing || session.ended || this.#closed) return;
     this.#beating = true;
     const sentAt = monotonicNow();
     try {
