@@ -9,6 +9,7 @@ import {
   MAX_NODE_DATA_BYTES,
   abortReason,
   isBytes,
+  isCoordError,
   monotonicNow,
   validateName,
   validatePath,
@@ -102,8 +103,15 @@ export class RedisDriver implements Driver {
       driver.#tracker.start();
       await checkServer(driver.#conn, deadline, options.evictionPolicy ?? 'warn', options.onWarning);
       await driver.#keeper.start(deadline);
-      // The instant notice of a deleted session needs the tracking connection: have it now.
-      await driver.#keeper.track(await driver.#tracker.ready(deadline));
+      // The instant notice of a deleted session needs the tracking connection: have it now,
+      // or carry on without it (the heartbeat still finds a lost session) if it is refused.
+      await driver.#tracker.ready(deadline).then(
+        (id) => driver.#keeper.track(id),
+        (error: unknown) => {
+          if (!isCoordError(error, 'UNSUPPORTED')) throw error;
+          (options.onWarning ?? ((message: string) => process.emitWarning(message)))(`${error.message}; a deleted session is noticed at the next heartbeat`);
+        },
+      );
     } catch (error) {
       await driver.close();
       throw error;

@@ -26,6 +26,7 @@ export class Tracker {
   readonly #conn: Connection;
   readonly #events: TrackerEvents;
   #id: number | undefined;
+  #refused: Error | undefined;
   #settingUp: Promise<void> = Promise.resolve();
 
   constructor(conn: Connection, events: TrackerEvents) {
@@ -51,13 +52,17 @@ export class Tracker {
 
   /**
    * The client id to redirect tracking to, once connected and subscribed.
-   * @throws CoordError `TIMEOUT`/`UNAVAILABLE` at `deadline`; `CLOSED`.
+   * @throws CoordError `TIMEOUT`/`UNAVAILABLE` at `deadline`; `CLOSED`; `UNSUPPORTED` if the
+   *   server refused a command (an ACL without `CLIENT`, or a proxy).
    */
   async ready(deadline: number): Promise<number> {
     for (;;) {
       await this.#conn.whenReady(deadline);
       await this.#settingUp;
       if (this.#id !== undefined) return this.#id;
+      if (this.#refused !== undefined) {
+        throw new CoordError('UNSUPPORTED', `${this.#conn.label}: no client-side tracking (${this.#refused.message})`);
+      }
       if (monotonicNow() >= deadline) throw new CoordError('TIMEOUT', `${this.#conn.label}: tracking connection not ready in time`);
       await sleep(10, this.#conn.closedSignal);
     }
@@ -76,8 +81,9 @@ export class Tracker {
       await client.subscribe(INVALIDATE_CHANNEL);
       this.#id = id;
       this.#events.onReady(id);
-    } catch {
-      // The connection dropped while setting up; the next 'ready' starts over.
+    } catch (error) {
+      // A refusal (ReplyError) will not change; a dropped connection starts over on 'ready'.
+      if ((error as Error | undefined)?.name === 'ReplyError') this.#refused = error as Error;
     }
   }
 }

@@ -74,6 +74,25 @@ if (!serverAvailable('redis')) {
       await coord.close();
     });
 
+    it('works without client-side tracking when an ACL forbids CLIENT (warns; the heartbeat finds a lost session)', async () => {
+      await admin.call('ACL', 'SETUSER', 'no-client', 'on', '>pw', '~*', '&*', '+@all', '-client');
+      const warnings: string[] = [];
+      const url = parseUrl(`redis://no-client:pw@${redis.host}:${redis.port}?prefix=acl&sessionTimeout=1500`);
+      const driver = await createDriver(url, { onWarning: (message) => warnings.push(message) });
+      try {
+        expect(warnings.some((message) => message.includes('no client-side tracking'))).toBe(true);
+        const node = await driver.create('/x', bytes('1'), { ephemeral: true });
+        expect(node.owner).toBe(driver.session.id);
+        const session = driver.session;
+        await admin.del(driver.sessionKey());
+        const start = performance.now();
+        while (!session.signal.aborted && performance.now() - start < 3_000) await new Promise((resolve) => setTimeout(resolve, 20));
+        expect(isCoordError(session.signal.reason, 'SESSION_EXPIRED')).toBe(true);
+      } finally {
+        await driver.close();
+      }
+    });
+
     it('fails UNAVAILABLE within connectTimeout when nothing listens', async () => {
       const port = await closedPort();
       const { error, ms } = await timedFailure(connect(`redis://:${CANARY}@127.0.0.1:${port}?connectTimeout=1500`));
