@@ -18,7 +18,9 @@ export type Outcome =
 
 /** A failed request, classified. */
 export interface Classified {
+  /** The error to report. */
   readonly error: CoordError;
+  /** Whether the request may have been applied (what a repeat is allowed to do depends on it). */
   readonly outcome: Outcome;
 }
 
