@@ -29,8 +29,11 @@ const CODES = new Set<string>(Object.values(ErrorCode));
 /** Network error codes of Node that mean "could not reach the server". */
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EADDRNOTAVAIL']);
 
-/** What ioredis says when a command was refused locally because there is no connection. */
-const NOT_SENT = /Stream isn't writeable|Connection is closed|enableOfflineQueue/;
+/** What ioredis says when it refused a command locally: no connection to write it to. */
+const NEVER_WRITTEN = /Stream isn't writeable|enableOfflineQueue/;
+
+/** What ioredis says when the connection is gone: unsent if said before writing, else unknown. */
+const CLOSED = /Connection is closed/;
 
 function scrub(text: string, secrets: readonly string[]): string {
   let out = text;
@@ -81,7 +84,7 @@ export function classify(error: unknown, what: string, secrets: readonly string[
   if (native?.name === 'ReplyError') return make('INTERNAL', `unexpected reply: ${message}`, 'refused');
   const code = typeof native?.code === 'string' ? native.code : '';
   if (UNREACHABLE.has(code)) return make('UNAVAILABLE', `cannot reach the server (${code})`, 'unsent');
-  if (NOT_SENT.test(message) && !inFlight) return make('UNAVAILABLE', 'not connected to the server', 'unsent');
+  if (NEVER_WRITTEN.test(message) || (CLOSED.test(message) && !inFlight)) return make('UNAVAILABLE', 'not connected to the server', 'unsent');
   if (/timed? ?out/i.test(message) || code === 'ETIMEDOUT') return make('TIMEOUT', message, inFlight ? 'unknown' : 'unsent');
   if (!inFlight) return make('UNAVAILABLE', message, 'unsent');
   return make('CONNECTION_LOSS', `connection lost with the request in flight (${message})`, 'unknown');

@@ -49,10 +49,12 @@ describe('toCoordError', () => {
 
   it('says whether a failed request may have been applied', () => {
     expect(classify(networkError('ECONNREFUSED'), WHAT, [], false)).toMatchObject({ outcome: 'unsent', error: { code: 'UNAVAILABLE' } });
-    expect(classify(new Error("Stream isn't writeable and enableOfflineQueue options is false"), WHAT, [], false)).toMatchObject({
+    expect(classify(new Error("Stream isn't writeable and enableOfflineQueue options is false"), WHAT, [], true)).toMatchObject({
       outcome: 'unsent',
       error: { code: 'UNAVAILABLE' },
     });
+    expect(classify(new Error('Connection is closed.'), WHAT, [], true).outcome).toBe('unknown');
+    expect(classify(new Error('Connection is closed.'), WHAT, [], false).outcome).toBe('unsent');
     const inFlight = classify(new Error('Reached the max retries per request limit (which is 0).'), WHAT, [], true);
     expect(inFlight).toMatchObject({ outcome: 'unknown', error: { code: 'CONNECTION_LOSS' } });
     expect(classify(new CoordError('TIMEOUT', 'no reply'), WHAT).outcome).toBe('unknown');
