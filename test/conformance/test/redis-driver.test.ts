@@ -196,6 +196,34 @@ if (!serverAvailable('redis')) {
       await coord.close();
     });
 
+    it('a server that comes back empty ends every session: signals abort, clients carry on with new sessions', async () => {
+      const volatile = await startRedis({ appendOnly: false });
+      try {
+        const [a, b] = [await open(`${volatile.url}?sessionTimeout=3000`), await open(`${volatile.url}?sessionTimeout=3000`)];
+        const held = await a.lock('/l').acquire();
+        const sessions = [a.session, b.session];
+        await volatile.kill();
+        await volatile.restart();
+        // The keys are gone: the next heartbeat (a third of the TTL) finds out, terminally.
+        const deadline = performance.now() + 5_000;
+        while (!(held.signal.aborted && sessions.every((s) => s.signal.aborted)) && performance.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        expect(isCoordError(held.signal.reason, 'SESSION_EXPIRED')).toBe(true);
+        expect(sessions.map((s) => s.state)).toEqual(['expired', 'expired']);
+        const again = await b.lock('/l').acquire({ timeout: 10_000 });
+        expect(b.session.id).not.toBe(sessions[1]?.id);
+        // The counter restarted with the data: tokens went backwards, as capabilities warn.
+        expect(again.token <= held.token).toBe(true);
+        expect(b.driver.capabilities.tokensSurviveFailover).toBe(false);
+        await again.release();
+        await held.release(); // lost: a no-op
+        await Promise.all([a.close(), b.close()]);
+      } finally {
+        await volatile.stop();
+      }
+    });
+
     it('declares that tokens may not survive a failover', async () => {
       const coord = await open(redis.url);
       expect(coord.driver.capabilities).toEqual({ linearizable: false, tokensSurviveFailover: false });
