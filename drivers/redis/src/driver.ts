@@ -128,14 +128,6 @@ export class RedisDriver implements Driver {
     return this.#keeper.key;
   }
 
-  /**
-   * Test hook: the current session's heartbeat stops, as in a long pause of this process. Its
-   * signal aborts at the local deadline, before its key could lapse on the server.
-   */
-  stopRenewing(): void {
-    this.#keeper.stopRenewing();
-  }
-
   async create(path: string, data: Uint8Array, options: CreateOptions = {}): Promise<NodeRef> {
     validatePath(path);
     if (path === '/') throw new CoordError('INVALID_ARGUMENT', `${this.#label}: cannot create the root`);

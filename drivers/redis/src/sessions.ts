@@ -30,8 +30,6 @@ export function indexTtl(ttlMs: number): number {
 interface Entry {
   readonly session: ManagedSession;
   established: boolean;
-  /** False once a test stopped this session's heartbeat ({@link SessionKeeper.stopRenewing}). */
-  renewing: boolean;
   readonly waiters: Set<() => void>;
 }
 
@@ -124,15 +122,6 @@ export class SessionKeeper {
   }
 
   /**
-   * Test hook: the current session's heartbeat stops (a paused process, or a partition of the
-   * heartbeat alone). Its local deadline then ends it — and, the server being reachable, the
-   * driver deletes it there — before its key could lapse; the next session renews as usual.
-   */
-  stopRenewing(): void {
-    this.#entry.renewing = false;
-  }
-
-  /**
    * Asks the server to tell the tracking connection (client `redirect`, or the last one
    * given) the moment anyone else modifies or deletes the current session key, or it expires
    * (`CLIENT TRACKING … BCAST PREFIX <key> NOLOOP`: our own renewals do not count). Best
@@ -201,7 +190,6 @@ export class SessionKeeper {
         },
       ),
       established: false,
-      renewing: true,
       waiters,
     };
     return entry;
@@ -241,7 +229,7 @@ export class SessionKeeper {
   async #beat(): Promise<void> {
     const entry = this.#entry;
     const { session } = entry;
-    if (this.#beating || !entry.established || !entry.renewing || session.ended || this.#closed) return;
+    if (this.#beating || !entry.established || session.ended || this.#closed) return;
     this.#beating = true;
     const sentAt = monotonicNow();
     try {

@@ -16,7 +16,7 @@ import {
   type ClusterHandle,
   type ServerHandle,
 } from '@coord/testing';
-import { conformance, type FaultHooks } from '../src/index.js';
+import { conformance } from '../src/index.js';
 
 /** A real backend to bind. */
 export interface Leg {
@@ -27,8 +27,6 @@ export interface Leg {
   readonly clustered?: boolean;
   /** Starts the server (or cluster) the suite runs against. */
   start(): Promise<ServerHandle | ClusterHandle>;
-  /** Fault hooks the backend's driver itself offers (e.g. `stopRenewing`), added to the leg's. */
-  readonly faults?: Pick<FaultHooks, 'stopRenewing'>;
 }
 
 /**
@@ -106,7 +104,6 @@ export async function leg(spec: Leg): Promise<void> {
         proxy: () => proxyTarget(current()),
         restartBackend: () => restartBackend(current()),
         ...(spec.clustered === true ? { killMember: (role: 'leader' | 'follower') => killMember(current(), role) } : {}),
-        ...spec.faults,
       },
       leaks: async () => describeLeaks(await serverStats(current())),
     });
