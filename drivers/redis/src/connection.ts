@@ -204,26 +204,40 @@ export class Connection {
   }
 
   /**
-   * Sends plain commands in one write (one round trip) within `deadline`, no repeat.
-   * @returns each command's reply
+   * Sends plain commands, then optionally a script, in one write (one round trip) within
+   * `deadline`, no repeat. A script the server did not know (`NOSCRIPT`) is run again on its
+   * own (with its source) after the others.
+   * @returns each command's reply, the script's last
    * @throws CoordError as {@link run}; the first command error, mapped.
    */
-  async pipeline(commands: readonly (readonly [string, ...(string | number)[]])[], deadline: number): Promise<unknown[]> {
-    const what = `${this.label}: ${commands.map(([name]) => name.toLowerCase()).join('+')}`;
+  async pipeline(
+    commands: readonly (readonly [string, ...(string | number)[]])[],
+    deadline: number,
+    then?: { readonly script: Script; readonly counter: string; readonly argv: readonly string[] },
+  ): Promise<unknown[]> {
+    const what = `${this.label}: ${[...commands.map(([name]) => name.toLowerCase()), ...(then === undefined ? [] : [then.script.name])].join('+')}`;
     await this.whenReady(deadline);
     let replies: [Error | null, unknown][] | null;
     try {
       const batch = this.client.pipeline();
       for (const [name, ...args] of commands) batch.call(name, ...args);
+      if (then !== undefined) batch.call('EVALSHA', then.script.sha, 1, then.counter, ...then.argv);
       replies = await this.#bounded(batch.exec(), { deadline, repeat: 'never' }, what);
     } catch (error) {
       throw classify(error, what, this.#secrets).error;
     }
     if (replies === null) throw new CoordError('CONNECTION_LOSS', `${what}: the pipeline was discarded`);
-    return replies.map(([error, reply]) => {
-      if (error !== null) throw classify(error, what, this.#secrets).error;
-      return reply;
-    });
+    const last = replies.length - 1;
+    return Promise.all(
+      replies.map(async ([error, reply], index) => {
+        if (error === null) return reply;
+        if (then !== undefined && index === last && error.message.startsWith('NOSCRIPT')) {
+          const [base = '', ...rest] = then.argv;
+          return this.run(then.script, then.counter, base, () => rest, { deadline, repeat: 'always' });
+        }
+        throw classify(error, what, this.#secrets).error;
+      }),
+    );
   }
 
   /** Closes the connection: pending requests reject, no reconnection. Resolves once closed. */

@@ -10,6 +10,7 @@
  * | `{P}:c:<dir>` | sorted set | a directory's children: score = seq (sequential), `+inf` (plain, so they sort after, by name) |
  * | `{P}:desc` | hash | per path, the number of nodes strictly below it (`NOT_EMPTY` across implied parents) |
  * | `{P}:s:<session>` | string, PX | a live session: the key exists while the session lives |
+ * | `{P}:l:<session>` | string, PX | the session's lease: until when (server time, ms) its last renewal granted it |
  * | `{P}:e:<session>` | set, PX | the paths of a session's ephemeral nodes (so closing a session deletes them in one script) |
  * | channel `{P}:w:<path>` | pub/sub | `"<rev> n"` when the node at path changes, `"<rev> c"` when its child list does |
  */

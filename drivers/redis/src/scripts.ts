@@ -39,12 +39,30 @@ local function bump()
 end
 local function current() return rev or tonumber(redis.call('GET', revkey) or '0') end
 local function publish(p, kind) redis.call('PUBLISH', chan(p), bump() .. ' ' .. kind) end
+local function lkey(s) return base .. 'l:' .. s end
+local clock = nil
+-- The server's clock, in ms: the only clock any script compares with.
+local function now()
+  if clock == nil then
+    local t = redis.call('TIME')
+    clock = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  end
+  return clock
+end
 local alive_cache = {}
+-- Whether a node's owner may still hold it. Its session key gone is not enough: if the key
+-- was deleted before its lease ran out (an admin, a test, a flush of one key), the owner may
+-- not know yet, so its nodes stay until the lease it was granted has run out (server time)
+-- or the owner ends the session itself. A key that lapsed has no lease left: dead at once.
 local function alive(owner)
   if not owner then return true end
   local a = alive_cache[owner]
   if a == nil then
     a = redis.call('EXISTS', skey(owner)) == 1
+    if not a then
+      local lease = redis.call('GET', lkey(owner))
+      a = lease and now() < tonumber(lease) or false
+    end
     alive_cache[owner] = a
   end
   return a
@@ -212,7 +230,7 @@ return 1
 /** end: ARGV[2] session id. Deletes the session key and every ephemeral node it owns. */
 const END = `
 local sid = ARGV[2]
-redis.call('DEL', skey(sid))
+redis.call('DEL', skey(sid), lkey(sid))
 local paths = redis.call('SMEMBERS', ekey(sid))
 local n = 0
 for _, p in ipairs(paths) do
@@ -223,6 +241,20 @@ for _, p in ipairs(paths) do
 end
 redis.call('DEL', ekey(sid))
 return n
+`;
+
+/**
+ * lease: ARGV[2] session id, [3] TTL (ms). Records until when (server time) the session was
+ * granted, right after the session key's `SET`/`PEXPIRE` in the same write: the bound before
+ * which a deleted key does not make the session's nodes dead (see `alive`). Returns 0 without
+ * writing if the session key is gone. Touches no session key, so client-side tracking does
+ * not report our own renewal to us (its NOLOOP does not cover a script's writes).
+ */
+const LEASE = `
+local sid, ttl = ARGV[2], tonumber(ARGV[3])
+if redis.call('EXISTS', skey(sid)) == 0 then return 0 end
+redis.call('SET', lkey(sid), now() + ttl, 'PX', ttl * 2)
+return 1
 `;
 
 /** A script: its source and SHA1 (for `EVALSHA`). */
@@ -245,4 +277,5 @@ export const SCRIPTS = Object.freeze({
   set: script('set', SET),
   delete: script('delete', DELETE),
   end: script('end', END),
+  lease: script('lease', LEASE),
 });

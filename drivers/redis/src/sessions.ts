@@ -16,7 +16,7 @@ import { randomUUID } from 'node:crypto';
 import { CoordError, ManagedSession, isCoordError, monotonicNow, sleep, type DriverSettings, type SessionStateChange } from '@coord/core';
 import type { Connection } from './connection.js';
 import type { Layout } from './layout.js';
-import { SCRIPTS } from './scripts.js';
+import { SCRIPTS, type Script } from './scripts.js';
 
 /** Pause between two failed attempts to create a session's key. */
 const RETRY_MS = 200;
@@ -205,7 +205,7 @@ export class SessionKeeper {
         // Not NX: a repeat whose first try was applied (reply lost) must restart the TTL from
         // this request, the one whose send time the local deadline counts from. The id is ours
         // alone, and nothing is bound to the session before this succeeds.
-        await this.#conn.command('SET', [key, '1', 'PX', session.ttlMs], Math.min(deadline, sentAt + session.ttlMs / 3));
+        await this.#conn.pipeline([['SET', key, '1', 'PX', session.ttlMs]], Math.min(deadline, sentAt + session.ttlMs / 3), this.#lease(session));
         if (session.ended) return;
         entry.established = true;
         session.renewed(sentAt);
@@ -233,14 +233,16 @@ export class SessionKeeper {
     this.#beating = true;
     const sentAt = monotonicNow();
     try {
-      // Plain commands, not a script: tracking's NOLOOP only knows our own connection as the
-      // writer for commands it runs itself (a script's writes would notify us of our own renewal).
+      // The key's TTL by plain commands, not a script: tracking's NOLOOP only knows our own
+      // connection as the writer of commands it runs itself (a script's writes to the key
+      // would notify us of our own renewal). The lease record follows in the same write.
       const [alive] = await this.#conn.pipeline(
         [
           ['PEXPIRE', this.#layout.session(session.id), session.ttlMs],
           ['PEXPIRE', this.#layout.ephemeralIndex(session.id), indexTtl(session.ttlMs)],
         ],
         sentAt + session.ttlMs / 3,
+        this.#lease(session),
       );
       if (Number(alive) === 1) {
         session.renewed(sentAt);
@@ -282,6 +284,11 @@ export class SessionKeeper {
         await sleep(RETRY_MS, this.#conn.closedSignal).catch(() => undefined);
       }
     }
+  }
+
+  /** The lease script that follows a `SET`/`PEXPIRE` of the session key (see scripts.ts). */
+  #lease(session: ManagedSession): { script: Script; counter: string; argv: string[] } {
+    return { script: SCRIPTS.lease, counter: this.#layout.counter, argv: [this.#layout.base, session.id, String(session.ttlMs)] };
   }
 
   #end(id: string, deadline: number): Promise<unknown> {
