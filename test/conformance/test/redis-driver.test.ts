@@ -85,9 +85,18 @@ if (!serverAvailable('redis')) {
         expect(node.owner).toBe(driver.session.id);
         const session = driver.session;
         await admin.del(driver.sessionKey());
+        // Its owner does not know yet (no tracking): the node must outlive the deleted key until
+        // the owner's signal has aborted, or someone could take what it still thinks it holds.
+        const observer = await open(`${redis.url}?prefix=acl`);
+        expect((await observer.driver.get('/x')).node?.owner).toBe(session.id);
+        expect(session.signal.aborted).toBe(false);
         const start = performance.now();
         while (!session.signal.aborted && performance.now() - start < 3_000) await new Promise((resolve) => setTimeout(resolve, 20));
         expect(isCoordError(session.signal.reason, 'SESSION_EXPIRED')).toBe(true);
+        const gone = performance.now();
+        while ((await observer.driver.get('/x')).node !== undefined && performance.now() - gone < 3_000) await new Promise((resolve) => setTimeout(resolve, 20));
+        expect((await observer.driver.get('/x')).node).toBeUndefined();
+        await observer.close();
       } finally {
         await driver.close();
       }
@@ -155,10 +164,11 @@ if (!serverAvailable('redis')) {
       const session = coord.session.id;
       await coord.driver.create('/mine', bytes('x'), { ephemeral: true });
       const { changed } = await coord.driver.get('/elsewhere', { watch: true });
-      expect(await admin.exists(`{closing}:s:${session}`, '{closing}:n:/mine', `{closing}:e:${session}`)).toBe(3);
+      const keys = [`{closing}:s:${session}`, `{closing}:l:${session}`, '{closing}:n:/mine', `{closing}:e:${session}`];
+      expect(await admin.exists(...keys)).toBe(4);
       await coord.close();
       expect(await changed).toBe('session');
-      expect(await admin.exists(`{closing}:s:${session}`, '{closing}:n:/mine', `{closing}:e:${session}`)).toBe(0);
+      expect(await admin.exists(...keys)).toBe(0);
       const deadline = performance.now() + 2_000;
       let clients = 0;
       do {
