@@ -15,7 +15,6 @@ import { Redis } from 'ioredis';
 import { Redlock, type Lock as RedlockLock } from '@sesamecare-oss/redlock';
 import { connect } from 'coord';
 import { startRedis, type ServerHandle } from '@coord/testing';
-import { measureThroughput } from './cycles.js';
 import { measureHandoff, type HandoffResult } from './handoff.js';
 import { fmt, round, table, type Row } from './report.js';
 
@@ -127,18 +126,37 @@ function redlockCycle(client: Redis): () => Promise<void> {
   };
 }
 
-/** Redlock on one server: uncontended cycles/s (after a warm-up, yielding as the Coord loop does). */
-async function redlockThroughput(client: Redis, seconds: number): Promise<number> {
-  const cycle = redlockCycle(client);
-  for (let i = 0; i < 50; i += 1) await cycle();
+/** Cycles of `cycle` for at least `ms` (in batches, yielding between them as a real process would). */
+async function slice(cycle: () => Promise<void>, ms: number): Promise<{ cycles: number; ms: number }> {
   const start = performance.now();
-  let done = 0;
-  while (performance.now() - start < seconds * 1000) {
-    for (let i = 0; i < 256; i += 1) await cycle();
-    done += 256;
+  let cycles = 0;
+  do {
+    for (let i = 0; i < 64; i += 1) await cycle();
+    cycles += 64;
     await new Promise((resolve) => setImmediate(resolve));
+  } while (performance.now() - start < ms);
+  return { cycles, ms: performance.now() - start };
+}
+
+/**
+ * (a) Uncontended cycles/s of the Coord lock and of Redlock, measured in alternating slices
+ * of a quarter second so that both see the same machine load (this machine is shared).
+ */
+async function interleavedThroughput(url: string, client: Redis, seconds: number): Promise<{ coord: number; redlock: number }> {
+  await using coord = await connect(url);
+  const lock = coord.lock('/bench/throughput');
+  const coordCycle = async (): Promise<void> => (await lock.acquire()).release();
+  const peerCycle = redlockCycle(client);
+  await slice(coordCycle, 300); // warm-up: scripts loaded, code optimized
+  await slice(peerCycle, 300);
+  const total = { coord: { cycles: 0, ms: 0 }, redlock: { cycles: 0, ms: 0 } };
+  for (let spent = 0; spent < seconds * 1000; spent += 500) {
+    const a = await slice(coordCycle, 250);
+    const b = await slice(peerCycle, 250);
+    total.coord = { cycles: total.coord.cycles + a.cycles, ms: total.coord.ms + a.ms };
+    total.redlock = { cycles: total.redlock.cycles + b.cycles, ms: total.redlock.ms + b.ms };
   }
-  return (done * 1000) / (performance.now() - start);
+  return { coord: (total.coord.cycles * 1000) / total.coord.ms, redlock: (total.redlock.cycles * 1000) / total.redlock.ms };
 }
 
 /** Redlock: server-counted commands per uncontended cycle. */
@@ -185,8 +203,9 @@ async function run(server: ServerHandle, settings: Settings): Promise<void> {
   let counter: ServerCounter | undefined;
   try {
     // Throughput first, without MONITOR (which slows the server down); then the counts.
-    const throughput = await measureThroughput(url, seconds);
-    const peerCyclesPerSecond = await redlockThroughput(client, seconds);
+    const rates = await interleavedThroughput(url, client, seconds);
+    const throughput = { cyclesPerSecond: rates.coord };
+    const peerCyclesPerSecond = rates.redlock;
     counter = await ServerCounter.start(server);
     const trips = await coordRoundTrips(url, server, counter, 2_000);
     const handoff = await coordHandoff(url, server, counter, waiters, rounds);
@@ -228,7 +247,7 @@ function rows(
 ): Row[] {
   return [
     { metric: 'coord lock on redis', value: '' },
-    { metric: '(a) uncontended acquire+release, cycles/s', value: fmt(cyclesPerSecond) },
+    { metric: '(a) uncontended acquire+release, cycles/s (interleaved with the peer)', value: fmt(cyclesPerSecond) },
     { metric: '(b) server-counted requests per cycle (heartbeats excluded)', value: fmt(trips.requests, 2), expected: '2.00' },
     { metric: '    of which scripts (EVALSHA)', value: fmt(trips.scripts, 2), expected: '2.00' },
     { metric: '    heartbeat commands per cycle (PEXPIRE, reported apart)', value: fmt(trips.heartbeats, 4) },

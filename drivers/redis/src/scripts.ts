@@ -140,16 +140,16 @@ if mode == 'p' then
     return fail('NODE_EXISTS', path .. ' exists')
   end
   if owner and below(path) > 0 then return fail('INVALID_ARGUMENT', path .. ' has children, so it cannot be ephemeral') end
-else
+elseif adopt then
+  -- Only a repeat looks for the node its first attempt made; the listing after the insert
+  -- below prunes the dead siblings anyway.
   local kids = list(dir)
-  if adopt then
-    for i = 1, #kids, 4 do
-      local name = kids[i]
-      if string.sub(name, 1, #prefix) == prefix and string.match(string.sub(name, #prefix + 1), '^%d%d%d%d%d%d%d%d%d%d+$') then
-        local reply = {join(dir, name), kids[i + 1], kids[i + 2], kids[i + 3], current(), 1}
-        for _, v in ipairs(kids) do reply[#reply + 1] = v end
-        return reply
-      end
+  for i = 1, #kids, 4 do
+    local name = kids[i]
+    if string.sub(name, 1, #prefix) == prefix and string.match(string.sub(name, #prefix + 1), '^%d%d%d%d%d%d%d%d%d%d+$') then
+      local reply = {join(dir, name), kids[i + 1], kids[i + 2], kids[i + 3], current(), 1}
+      for _, v in ipairs(kids) do reply[#reply + 1] = v end
+      return reply
     end
   end
 end
