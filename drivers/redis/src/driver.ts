@@ -200,7 +200,11 @@ export class RedisDriver implements Driver {
     const version = versionArg(options.version);
     const deadline = this.#begin();
     const repeat: Repeat = token === '' ? 'never' : 'always';
-    const reply = await this.#run(SCRIPTS.delete, repeat, deadline, undefined, () => [path, version, token]);
+    // The request id lets a repeat of an applied delete report true (see scripts.ts); the
+    // receipt outlives every repeat, which all happen before this call's deadline.
+    const request = randomUUID();
+    const keep = String(2 * this.#settings.operationTimeout);
+    const reply = await this.#run(SCRIPTS.delete, repeat, deadline, undefined, () => [path, version, token, request, keep]);
     return num(reply) === 1;
   }
 

@@ -12,6 +12,7 @@
  * | `{P}:s:<session>` | string, PX | a live session: the key exists while the session lives |
  * | `{P}:l:<session>` | string, PX | the session's lease: until when (server time, ms) its last renewal granted it |
  * | `{P}:e:<session>` | set, PX | the paths of a session's ephemeral nodes (so closing a session deletes them in one script) |
+ * | `{P}:r:<token>` | string, PX | receipt of a token-guarded delete: its request id, so a repeat after a lost reply reports true |
  * | channel `{P}:w:<path>` | pub/sub | `"<rev> n"` when the node at path changes, `"<rev> c"` when its child list does |
  */
 import { CoordError } from '@coord/core';

@@ -215,15 +215,25 @@ publish(path, 'n')
 return v
 `;
 
-/** delete: ARGV[2] path, [3] expected version or '', [4] token or ''. Returns 1 if deleted, else 0. */
+/**
+ * delete: ARGV[2] path, [3] expected version or '', [4] token or '', [5] request id, [6] how
+ * long (ms) to remember it. A token-guarded delete leaves a short-lived receipt
+ * `{P}:r:<token>` = request id, so its repeat after a lost reply says true (it did delete)
+ * while any other later delete of that token says false. Returns 1 if deleted, else 0.
+ */
 const DELETE = `
-local path, version, token = ARGV[2], ARGV[3], ARGV[4]
+local path, version, token, request, keep = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local f = live(path)
+local receipt = base .. 'r:' .. token
+if (not f or f[3] ~= token) and token ~= '' then
+  if redis.call('GET', receipt) == request then return 1 end
+  return 0
+end
 if not f then return 0 end
-if token ~= '' and f[3] ~= token then return 0 end
 if version ~= '' and f[1] ~= version then return fail('BAD_VERSION', path .. ' is at version ' .. f[1] .. ', not ' .. version) end
 if below(path) > 0 then return fail('NOT_EMPTY', path .. ' has children') end
 remove(path, f[4])
+if token ~= '' then redis.call('SET', receipt, request, 'PX', keep) end
 return 1
 `;
 

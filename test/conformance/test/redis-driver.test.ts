@@ -130,6 +130,23 @@ if (!serverAvailable('redis')) {
       await coord.close();
     });
 
+    it('repeats a token-guarded set or delete after a lost reply, applying it once; refuses to guess without a token', async () => {
+      await using net = await proxyTarget(redis);
+      const coord = await open(`${net.url}?prefix=lost&sessionTimeout=60000`);
+      const node = await coord.driver.create('/n', bytes('0'));
+      expect(net.loseNextReply()).toBeGreaterThan(0);
+      expect(await coord.driver.set('/n', bytes('1'), { token: node.token, version: 0 })).toBe(1);
+      expect((await coord.driver.get('/n')).node?.version).toBe(1);
+      net.loseNextReply();
+      expect((await rejectedCoordError(coord.driver.set('/n', bytes('2')))).code).toBe('CONNECTION_LOSS');
+      expect((await coord.driver.get('/n')).node?.version).toBe(2); // the request did arrive; only its reply was lost
+      net.loseNextReply();
+      expect(await coord.driver.delete('/n', { token: node.token })).toBe(true);
+      expect(await coord.driver.delete('/n', { token: node.token })).toBe(false);
+      expect(net.proxies.reduce((lost, proxy) => lost + proxy.stats.lostReplies, 0)).toBeGreaterThanOrEqual(3);
+      await coord.close();
+    });
+
     it('rejects an oversized payload with PAYLOAD_TOO_LARGE without sending anything', async () => {
       const coord = await open(`${redis.url}?sessionTimeout=60000`);
       const before = await admin.info('stats');
