@@ -120,7 +120,7 @@ export class Connection {
   whenReady(deadline: number, signal?: AbortSignal): Promise<void> {
     this.#throwIfClosed();
     if (this.ready) return Promise.resolve();
-    if (this.client.status === 'ready') this.#recycle();
+    if (this.client.status === 'ready') this.recycle();
     return new Promise<void>((resolve, reject) => {
       let lastError: unknown;
       const finish = (error?: CoordError): void => {
@@ -270,7 +270,7 @@ export class Connection {
   }
 
   /** Drops a connection that went silent or half-closed; ioredis then reconnects. */
-  #recycle(): void {
+  recycle(): void {
     if (!this.#closed.signal.aborted && !this.client.stream.destroyed) this.client.stream.destroy();
   }
 
@@ -308,7 +308,7 @@ export class Connection {
         // The server (or the path to it) is silent with our request in flight. Replies keep
         // their order on a connection, so waiting longer would stall every later request
         // behind this one: drop the connection and let ioredis reconnect.
-        this.#recycle();
+        this.recycle();
         reject(new CoordError('TIMEOUT', `${what}: no reply within the deadline (outcome unknown)`));
       }, Math.max(0, options.deadline - monotonicNow()));
       options.signal?.addEventListener('abort', onAbort, { once: true });

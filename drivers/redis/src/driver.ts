@@ -85,7 +85,7 @@ export class RedisDriver implements Driver {
     this.#tracker = new Tracker(new Connection(config, `coord:${id}:track`, 2), {
       onInvalidate: (keys) => this.#keeper.invalidated(keys),
       onReady: (client) => void this.#keeper.track(client),
-    });
+    }, this.#settings.operationTimeout);
     this.#hub = new WatchHub(this.#layout, recheckInterval(this.#settings.sessionTimeout), this.#conn);
   }
 

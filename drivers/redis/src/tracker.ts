@@ -29,9 +29,13 @@ export class Tracker {
   #refused: Error | undefined;
   #settingUp: Promise<void> = Promise.resolve();
 
-  constructor(conn: Connection, events: TrackerEvents) {
+  readonly #timeoutMs: number;
+
+  /** @param timeoutMs how long setting up a (re)connection may take before it is dropped */
+  constructor(conn: Connection, events: TrackerEvents, timeoutMs: number) {
     this.#conn = conn;
     this.#events = events;
+    this.#timeoutMs = timeoutMs;
     const client: Redis = conn.client;
     client.on('ready', () => {
       this.#settingUp = this.#setUp();
@@ -58,13 +62,26 @@ export class Tracker {
   async ready(deadline: number): Promise<number> {
     for (;;) {
       await this.#conn.whenReady(deadline);
-      await this.#settingUp;
+      await this.#within(this.#settingUp, deadline);
       if (this.#id !== undefined) return this.#id;
       if (this.#refused !== undefined) {
         throw new CoordError('UNSUPPORTED', `${this.#conn.label}: no client-side tracking (${this.#refused.message})`);
       }
       if (monotonicNow() >= deadline) throw new CoordError('TIMEOUT', `${this.#conn.label}: tracking connection not ready in time`);
       await sleep(10, this.#conn.closedSignal);
+    }
+  }
+
+  /** Waits for `promise` until `deadline` at most (a silent server would hold it forever). */
+  async #within(promise: Promise<void>, deadline: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, Math.max(0, deadline - monotonicNow()));
+    });
+    try {
+      await Promise.race([promise, timeout]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -75,6 +92,7 @@ export class Tracker {
 
   async #setUp(): Promise<void> {
     const client = this.#conn.client;
+    const silent = setTimeout(() => this.#conn.recycle(), this.#timeoutMs); // then 'ready' starts over
     try {
       // The id first: a RESP2 connection that subscribed may send no other command.
       const id = Number(await client.call('CLIENT', 'ID'));
@@ -84,6 +102,8 @@ export class Tracker {
     } catch (error) {
       // A refusal (ReplyError) will not change; a dropped connection starts over on 'ready'.
       if ((error as Error | undefined)?.name === 'ReplyError') this.#refused = error as Error;
+    } finally {
+      clearTimeout(silent);
     }
   }
 }
