@@ -87,6 +87,9 @@ export class Connection {
     this.#secrets = password === undefined ? [] : [password];
     // Without a listener ioredis would print every connection error; the requests report them.
     this.client.on('error', () => {});
+    // Every request waiting for a reconnection listens for 'ready' until it settles: hundreds
+    // of waiters are normal, not a leak.
+    this.client.setMaxListeners(0);
   }
 
   /** Aborts when {@link close} is called. */
