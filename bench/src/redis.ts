@@ -56,7 +56,10 @@ class ServerCounter {
       [...map].reduce((total, [command, n]) => total + (skip(command) ? 0 : n), 0);
     const heartbeat = (command: string): boolean => command === 'pexpire';
     const probe = (command: string): boolean => command === 'ping' && this.#clients.has('ping');
+    const byCommand: Record<string, number> = {};
+    for (const [command, n] of this.#clients) if (!heartbeat(command) && !probe(command)) byCommand[command] = round(n / cycles) ?? 0;
     return {
+      byCommand,
       requests: (sum(this.#clients, (c) => heartbeat(c) || probe(c))) / cycles,
       scripts: ((this.#clients.get('evalsha') ?? 0) + (this.#clients.get('eval') ?? 0)) / cycles,
       heartbeats: (this.#clients.get('pexpire') ?? 0) / cycles,
@@ -90,6 +93,8 @@ class ServerCounter {
 
 /** What the server executed per cycle: requests (round trips) and, apart, heartbeats. */
 interface ServerCount {
+  /** Client-sent commands per cycle, by name (heartbeats excluded). */
+  readonly byCommand: Readonly<Record<string, number>>;
   /** Commands clients sent per cycle (each its own round trip on this path); heartbeats excluded. */
   readonly requests: number;
   /** Of those, scripts (`EVALSHA`/`EVAL`). */
@@ -223,6 +228,7 @@ async function run(server: ServerHandle, settings: Settings): Promise<void> {
         handoffWaiters: waiters,
         wakeupsPerHandoff: round(handoff.result.wakeupsPerHandoff),
         serverRequestsPerHandoff: round(handoff.server.requests),
+        serverCommandsPerHandoffByName: handoff.server.byCommand,
         handoffsPerSecond: Math.round(handoff.result.handoffsPerSecond),
         redlockCyclesPerSecond: Math.round(peer.cyclesPerSecond),
         redlockServerRequestsPerCycle: round(peer.server.requests),
@@ -254,7 +260,8 @@ function rows(
     { metric: '    commands run inside the scripts per cycle', value: fmt(trips.insideScripts, 2) },
     { metric: `(c) handoff: ${handoff.result.waiters} waiters on 10 sessions, x${handoff.result.rounds}`, value: '' },
     { metric: '    wake-ups per handoff (wrapper)', value: fmt(handoff.result.wakeupsPerHandoff, 2), expected: '1.00' },
-    { metric: '    server-counted requests per handoff', value: fmt(handoff.server.requests, 2) },
+    { metric: '    server-counted commands per handoff (queueing included)', value: fmt(handoff.server.requests, 2) },
+    ...breakdown(handoff.server.byCommand),
     { metric: '    handoffs/s', value: fmt(handoff.result.handoffsPerSecond) },
     { metric: 'peer: @sesamecare-oss/redlock, same server and client library', value: '' },
     { metric: '(a) uncontended acquire+release, cycles/s', value: fmt(peer.cyclesPerSecond) },
@@ -262,6 +269,17 @@ function rows(
     { metric: `(c) handoff: ${handoff.result.waiters} polling waiters, server requests per handoff`, value: fmt(peerHandoff.server.requests, 2) },
     { metric: '    handoffs/s', value: fmt(peerHandoff.handoffsPerSecond) },
     { metric: 'coord / redlock uncontended throughput', value: fmt(ratio, 2) },
+  ];
+}
+
+/** The handoff's commands by kind: scripts, (un)subscriptions, and the sessions' own connect/close. */
+function breakdown(byCommand: Readonly<Record<string, number>>): Row[] {
+  const main = ['evalsha', 'eval', 'subscribe', 'unsubscribe'];
+  const other = Object.entries(byCommand).filter(([command]) => !main.includes(command)).reduce((sum, [, n]) => sum + n, 0);
+  const get = (command: string): number => byCommand[command] ?? 0;
+  return [
+    { metric: `      scripts ${fmt(get('evalsha') + get('eval'), 2)}, subscribe ${fmt(get('subscribe'), 2)}, unsubscribe ${fmt(get('unsubscribe'), 2)}`, value: '' },
+    { metric: `      sessions' connect/close ${fmt(other, 2)}; a SUBSCRIBE shares its read's round trip`, value: '' },
   ];
 }
 
