@@ -51,6 +51,8 @@ export class SessionKeeper {
   #heartbeat: NodeJS.Timeout | undefined;
   #beating = false;
   #redirect: number | undefined;
+  /** Sessions given up locally whose end the server has not confirmed, with when to stop trying. */
+  readonly #abandoned = new Map<string, number>();
   #tracking: Promise<void> = Promise.resolve();
   #sessions = 0;
   #closed = false;
@@ -69,6 +71,7 @@ export class SessionKeeper {
     conn.client.on('ready', () => {
       void this.#beat();
       void this.track();
+      for (const id of this.#abandoned.keys()) void this.#abandon(id);
     });
   }
 
@@ -266,8 +269,10 @@ export class SessionKeeper {
     this.#wake(entry);
     this.#events.onEnded(session);
     if (this.#closed) return;
-    // A client that gave up on its session deletes it (and its nodes), if the server hears us.
-    if (this.#conn.ready) void this.#end(session.id, monotonicNow() + this.#settings.operationTimeout).catch(() => undefined);
+    // A client that gave up on its session deletes it (and its nodes) as soon as the server
+    // hears it — now, or after the reconnection — so nobody waits for its lease to run out.
+    this.#abandoned.set(session.id, monotonicNow() + 2 * session.ttlMs);
+    void this.#abandon(session.id);
     const next = this.#newEntry();
     this.#entry = next;
     void this.#establishInBackground(next);
@@ -283,6 +288,22 @@ export class SessionKeeper {
         if (this.#conn.closedSignal.aborted) return;
         await sleep(RETRY_MS, this.#conn.closedSignal).catch(() => undefined);
       }
+    }
+  }
+
+  /** Ends an abandoned session on the server; forgets it once done, or once it surely lapsed. */
+  async #abandon(id: string): Promise<void> {
+    const until = this.#abandoned.get(id);
+    if (until === undefined || !this.#conn.ready) return;
+    if (monotonicNow() > until) {
+      this.#abandoned.delete(id);
+      return;
+    }
+    try {
+      await this.#end(id, monotonicNow() + this.#settings.operationTimeout);
+      this.#abandoned.delete(id);
+    } catch {
+      // Not heard: the next reconnection tries again.
     }
   }
 
