@@ -152,14 +152,19 @@ export class SessionKeeper {
   }
 
   /**
-   * Someone else modified these keys (`undefined`: the whole database was flushed). If the
-   * current session's key is among them, it was deleted or expired: the session is over, now.
+   * Someone else modified these keys: if the current session's key is among them, it was
+   * deleted or expired, and the session is over, now. `undefined` means a database was
+   * flushed — Redis does not say which — so a renewal finds out whether it was ours (if it
+   * was, our nodes went with it: nothing can be granted early).
    */
   invalidated(keys: readonly string[] | undefined): void {
     const entry = this.#entry;
     if (!entry.established || entry.session.ended || this.#closed) return;
-    const key = this.#layout.session(entry.session.id);
-    if (keys === undefined || keys.includes(key)) this.#lost(entry.session, 'was deleted on the server');
+    if (keys === undefined) {
+      void this.#beat();
+      return;
+    }
+    if (keys.includes(this.#layout.session(entry.session.id))) this.#lost(entry.session, 'was deleted on the server');
   }
 
   /**

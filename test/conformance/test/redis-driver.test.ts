@@ -251,6 +251,27 @@ if (!serverAvailable('redis')) {
       }
     });
 
+    it('a flush of the database ends the session at once; a flush of another one does not', async () => {
+      const coord = await open(`${redis.url}/4?prefix=flushing&sessionTimeout=60000`);
+      const session = coord.session;
+      const other = new Redis({ host: redis.host, port: redis.port, db: 5 });
+      const mine = new Redis({ host: redis.host, port: redis.port, db: 4 });
+      try {
+        await other.flushdb();
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        expect(session.state).toBe('connected');
+        await mine.flushdb();
+        const start = performance.now();
+        // Told by the server, not found by the next heartbeat (20 s away with a 60 s TTL).
+        while (!session.signal.aborted && performance.now() - start < 10_000) await new Promise((resolve) => setTimeout(resolve, 5));
+        expect(isCoordError(session.signal.reason, 'SESSION_EXPIRED')).toBe(true);
+      } finally {
+        other.disconnect();
+        mine.disconnect();
+      }
+      await coord.close();
+    });
+
     it('declares that tokens may not survive a failover', async () => {
       const coord = await open(redis.url);
       expect(coord.driver.capabilities).toEqual({ linearizable: false, tokensSurviveFailover: false });
