@@ -107,8 +107,11 @@ describe('SessionKeeper', () => {
     const { keeper, conn } = await start(300);
     const first = keeper.current;
     conn.alive = 0;
-    await new Promise((resolve) => setTimeout(resolve, 150)); // one heartbeat (a third of the TTL)
+    // The next heartbeat (a third of the TTL) finds the key gone.
+    for (const start = performance.now(); first.state !== 'expired' && performance.now() - start < 2_000; ) await settle();
     expect(first.state).toBe('expired');
+    expect(first.signal.reason).toMatchObject({ code: 'SESSION_EXPIRED' });
+    for (const start = performance.now(); keeper.current === first && performance.now() - start < 2_000; ) await settle();
     expect(keeper.current.id).not.toBe(first.id);
     expect(conn.sent.filter((line) => line.startsWith('SET'))).toHaveLength(2); // the first, and the next session
   });
