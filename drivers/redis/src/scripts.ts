@@ -122,6 +122,7 @@ local mode, target, prefix, data, owner = ARGV[2], ARGV[3], ARGV[4], ARGV[5], AR
 local required, idxttl, adopt = ARGV[7] == '1', ARGV[8], ARGV[9] == '1'
 if owner == '' then owner = false end
 if owner and redis.call('EXISTS', skey(owner)) == 0 then return fail('SESSION_EXPIRED', 'session ' .. owner .. ' has expired') end
+if owner then alive_cache[owner] = true end
 local dir = target
 if mode == 'p' then dir = parent(target) end
 if dir ~= '/' then
