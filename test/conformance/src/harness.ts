@@ -37,9 +37,14 @@ export class TestContext {
     return `${this.prefix}/${name}`;
   }
 
-  /** Connects a coordinator (its own session), counted and closed after the test. */
+  /**
+   * Connects a coordinator (its own session), counted and closed after the test. On a real
+   * backend (a fixture with `faults.proxy`) it goes through its own fault proxies, so a case
+   * can end its session the way sessions really end (see {@link expireSession}).
+   */
   async open(options: OpenOptions = {}): Promise<Coordinator> {
-    return this.#connect(this.#fixture.url(), options);
+    if (this.#fixture.faults.proxy === undefined) return this.#connect(this.#fixture.url(), options);
+    return (await this.openProxied(options)).coord;
   }
 
   /**
@@ -52,18 +57,9 @@ export class TestContext {
     if (proxy === undefined) throw new Error(`${this.#fixture.name} has no network fault hook (faults.proxy)`);
     const net = await proxy();
     this.#proxies.add(net);
-    return { coord: await this.#connect(net.url, options), net };
-  }
-
-  /**
-   * Connects a coordinator whose session a case can end with {@link loseSession}: through
-   * fault proxies when the fixture has them (a real backend), else directly.
-   */
-  async openLosable(options: OpenOptions = {}): Promise<Coordinator> {
-    if (this.#fixture.faults.proxy === undefined) return this.open(options);
-    const { coord, net } = await this.openProxied(options);
+    const coord = await this.#connect(net.url, options);
     this.#nets.set(coord, net);
-    return coord;
+    return { coord, net };
   }
 
   /**
@@ -75,20 +71,46 @@ export class TestContext {
   }
 
   /**
-   * Ends the current session of a coordinator opened with {@link openLosable}:
-   * - `expireSession`: the server expires it now (the fixture's hook);
+   * Expires a coordinator's current session and resolves once its signal has aborted.
+   *
+   * On a real backend this is what a real expiry is: the client goes silent (its proxies
+   * `blackhole`), so its renewals stop; its own local deadline aborts the session's signal;
+   * the server expires it a little later (a TTL after the last renewal it heard) and hands its
+   * resources on; then the network heals and the driver must carry on with a fresh session.
+   * A server-side kill (the fixture's `expireSession`, e.g. a ZooKeeper takeover + close)
+   * is not used here: it ends the session before the client can know — no lease-based system
+   * can then abort the holder first (Curator and kazoo learn of it on reconnection) — so it
+   * cannot test the promise that a handle's signal fires before its resource is handed on.
+   * Without proxies (memory), the fixture's hook expires the session in place.
+   */
+  async expireSession(coord: Coordinator): Promise<void> {
+    const net = this.#nets.get(coord);
+    if (net === undefined) return this.#fixture.faults.expireSession!(this.raw(coord));
+    const { signal, ttlMs } = coord.session;
+    net.blackhole();
+    try {
+      await untilAborted(signal, 3 * ttlMs + 10_000);
+    } finally {
+      net.heal();
+    }
+    if (!signal.aborted) throw new Error(`session ${coord.session.id} did not expire within ${3 * ttlMs + 10_000} ms of silence`);
+  }
+
+  /**
+   * Ends the current session of a coordinator:
+   * - `expireSession`: see {@link expireSession};
    * - `stopRenewing`: its renewals stop reaching the server while the client runs on. With
    *   the fixture's hook the driver stops renewing; on a real backend the client's network
    *   goes silent (`blackhole`) until its own local deadline aborts the session, then heals —
    *   so the driver must treat that session as over even though the server may still hold it,
-   *   and carry on with a fresh one.
+   *   and carry on with a fresh one. Unlike `expireSession`, it returns at once.
    */
   async loseSession(how: SessionLoss, coord: Coordinator): Promise<void> {
     const faults = this.#fixture.faults;
-    if (how === 'expireSession') return faults.expireSession!(this.raw(coord));
+    if (how === 'expireSession') return this.expireSession(coord);
     if (faults.stopRenewing !== undefined) return faults.stopRenewing(this.raw(coord));
     const net = this.#nets.get(coord);
-    if (net === undefined) throw new Error('loseSession(stopRenewing) needs a coordinator from openLosable()');
+    if (net === undefined) throw new Error(`${this.#fixture.name} has neither a stopRenewing hook nor network fault proxies`);
     const session = coord.session;
     net.blackhole();
     if (session.signal.aborted) net.heal();
@@ -136,6 +158,20 @@ export class TestContext {
     this.#proxies.clear();
     this.#nets.clear();
   }
+}
+
+/** Resolves once `signal` aborts or `ms` pass, leaving no timer or listener behind. */
+function untilAborted(signal: AbortSignal, ms: number): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
 
 let fewestTimers = Number.POSITIVE_INFINITY;

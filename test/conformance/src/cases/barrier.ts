@@ -141,7 +141,7 @@ export function barrierCases(fixture: DriverFixture, context: () => TestContext)
       const wait = track(b!.barrier(path).wait({ timeout: 20_000 }));
       await delay(50);
       expect(wait.state.settled).toBe(false);
-      await fixture.faults.expireSession!(t.raw(a!));
+      await t.expireSession(a!);
       await wait.done;
       expect(wait.state.error).toBeUndefined();
       expect(await b!.barrier(path).isRaised()).toBe(false);
@@ -158,7 +158,7 @@ export function barrierCases(fixture: DriverFixture, context: () => TestContext)
       await a!.barrier(path).raise();
       const wait = track(b!.barrier(path).wait({ timeout: 20_000 }));
       await eventually(() => t.counting(b!).counts.watchesArmed > 0, 'waiter watching');
-      await fixture.faults.expireSession!(t.raw(b!));
+      await t.expireSession(b!);
       await delay(50);
       expect(wait.state.settled).toBe(false);
       await a!.barrier(path).lower();

@@ -210,7 +210,7 @@ export function doubleBarrierCases(fixture: DriverFixture, context: () => TestCo
       const a = track(coords[0]!.doubleBarrier(path, { count: 3 }).enter({ timeout: 20_000 }));
       const b = track(coords[1]!.doubleBarrier(path, { count: 3 }).enter({ timeout: 20_000 }));
       await eventually(async () => (await memberCount(coords[0]!, path)) === 2, 'two in');
-      await fixture.faults.expireSession!(t.raw(coords[1]!));
+      await t.expireSession(coords[1]!);
       expect(await rejectionCode(b.done)).toBe('SESSION_EXPIRED');
       const c = track(coords[2]!.doubleBarrier(path, { count: 3 }).enter({ timeout: 20_000 }));
       await eventually(async () => (await memberCount(coords[0]!, path)) === 2, 'a and c in');
@@ -232,7 +232,7 @@ export function doubleBarrierCases(fixture: DriverFixture, context: () => TestCo
       const leaves = members.slice(0, 2).map((member) => track(member.leave({ timeout: 20_000 }).then(() => void events.push('left'))));
       await delay(100);
       expect(leaves.some((leave) => leave.settled())).toBe(false);
-      await fixture.faults.expireSession!(t.raw(coords[2]!));
+      await t.expireSession(coords[2]!);
       await Promise.all(leaves.map((leave) => leave.done));
       expect(events).toEqual(['dead member aborted', 'left', 'left']);
       expect((members[2]!.signal.reason as { code?: string }).code).toBe('SESSION_EXPIRED');
@@ -249,7 +249,7 @@ export function doubleBarrierCases(fixture: DriverFixture, context: () => TestCo
       const others = members.filter((member) => member !== lowest);
       const leaves = others.map((member) => track(member.leave({ timeout: 20_000 })));
       await eventually(async () => (await memberCount(coords[0]!, path)) === 1, 'only the sentinel left');
-      await fixture.faults.expireSession!(t.raw(coords[members.indexOf(lowest)]!));
+      await t.expireSession(coords[members.indexOf(lowest)]!);
       await Promise.all(leaves.map((leave) => leave.done));
       expect(await listing(coords[0]!, path)).toEqual([]);
     });

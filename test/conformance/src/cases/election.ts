@@ -205,7 +205,7 @@ export function electionCases(fixture: DriverFixture, context: () => TestContext
       const leadership = await a!.election<string>(path).campaign('a');
       const watcher = observe<string>(o!, path);
       await eventually(() => watcher.seen.length === 1, 'leader observed');
-      await fixture.faults.expireSession!(t.raw(o!));
+      await t.expireSession(o!);
       await eventually(() => o!.session.state === 'connected', 'fresh observer session');
       await delay(50);
       expect(watcher.seen).toEqual([{ value: 'a', token: leadership.token }]);
@@ -227,7 +227,7 @@ export function electionCases(fixture: DriverFixture, context: () => TestContext
         return held;
       });
       await eventually(async () => (await queueLength(b!, path)) === 2, 'b queued');
-      await fixture.faults.expireSession!(t.raw(a!));
+      await t.expireSession(a!);
       const held = await next;
       expect(events).toEqual(['old leader aborted', 'next leader elected']);
       expect((leader.signal.reason as { code?: string }).code).toBe('SESSION_EXPIRED');
@@ -242,7 +242,7 @@ export function electionCases(fixture: DriverFixture, context: () => TestContext
       const coords = await t.openMany(10);
       const observer = await t.open();
       const path = t.path('election');
-      const kill = fixture.faults.expireSession;
+      const canExpire = fixture.faults.expireSession !== undefined;
       const live: Leadership<number>[] = [];
       const overlaps: string[] = [];
       const campaigns = coords.map((coord, i) =>
@@ -266,7 +266,7 @@ export function electionCases(fixture: DriverFixture, context: () => TestContext
         expect(live.filter((leadership) => !leadership.signal.aborted)).toEqual([held]);
         expect(await observer.election(path).leader()).toEqual(seen);
         const coord = coords[seen.value]!;
-        if (kill !== undefined && round % 2 === 0) await kill(t.raw(coord));
+        if (canExpire && round % 2 === 0) await t.expireSession(coord);
         else await coord.close();
         expect(held.signal.aborted).toBe(true);
       }

@@ -384,7 +384,7 @@ export function groupCases(fixture: DriverFixture, context: () => TestContext): 
     for (const hook of ['expireSession', 'stopRenewing'] as const) {
       withLoss(hook)(`a member whose session dies (${hook}) leaves: its signal aborts and watchers see a leave`, async () => {
         const t = context();
-        const a = await t.openLosable({ sessionTimeout: 1_000 });
+        const a = await t.open({ sessionTimeout: 1_000 });
         const w = await t.open({ sessionTimeout: 1_000 });
         const name = groupName(t);
         await w.group(name).create();
@@ -415,7 +415,7 @@ export function groupCases(fixture: DriverFixture, context: () => TestContext): 
 
       withLoss(hook)(`rejoin: true joins again on the next session (${hook}) with the latest capabilities`, async () => {
         const t = context();
-        const a = await t.openLosable({ sessionTimeout: 1_000 });
+        const a = await t.open({ sessionTimeout: 1_000 });
         const w = await t.open({ sessionTimeout: 1_000 });
         const name = groupName(t);
         await w.group(name).create();
@@ -449,7 +449,7 @@ export function groupCases(fixture: DriverFixture, context: () => TestContext): 
         await eventually(() => recorder.count('phoenix', 'leave') === 2, 'leave seen');
         // Left for good: another expiry brings nothing back.
         await eventually(() => a.session.state === 'connected', 'fresh session');
-        await fixture.faults.expireSession?.(t.raw(a));
+        await t.expireSession(a);
         await eventually(() => a.session.state === 'connected', 'fresh session again');
         await delay(50);
         expect(await w.group(name).members()).toEqual(new Map());
@@ -473,7 +473,7 @@ export function groupCases(fixture: DriverFixture, context: () => TestContext): 
           rival = b!.group(name).join('contested', { capabilities: 'b' }).then((m) => m, (e: { code?: string }) => e.code ?? 'unknown');
         });
       });
-      await fixture.faults.expireSession!(t.raw(a!));
+      await t.expireSession(a!);
       await eventually(() => outcomes.length === 1 && rival !== undefined, 'rejoin settled');
       const rivalResult = await rival!;
       const outcome = outcomes[0]!;
@@ -507,7 +507,7 @@ export function groupCases(fixture: DriverFixture, context: () => TestContext): 
           deletion = b!.group(name).delete().then(() => 'deleted', (e: { code?: string }) => e.code ?? 'unknown');
         });
       });
-      await fixture.faults.expireSession!(t.raw(a!));
+      await t.expireSession(a!);
       await eventually(() => outcomes.length === 1 && deletion !== undefined, 'rejoin settled');
       const deleted = await deletion!;
       const outcome = outcomes[0]!;
@@ -533,7 +533,7 @@ export function groupCases(fixture: DriverFixture, context: () => TestContext): 
       const early = await a!.group(name).join('early');
       const recorder = new Recorder(w!.group(name));
       await eventually(() => recorder.events.length === 1, 'initial join');
-      await fixture.faults.expireSession!(t.raw(w!));
+      await t.expireSession(w!);
       await early.leave();
       const late = await a!.group(name).join('late');
       await eventually(() => recorder.of('early').join() === 'join,leave' && recorder.of('late').join() === 'join', 'changes seen');

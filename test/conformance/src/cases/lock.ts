@@ -225,7 +225,7 @@ export function lockCases(fixture: DriverFixture, context: () => TestContext): v
     for (const hook of ['expireSession', 'stopRenewing'] as const) {
       withLoss(hook)(`holder session lost (${hook}): its signal aborts before the next waiter is granted`, async () => {
         const t = context();
-        const a = await t.openLosable({ sessionTimeout: 1_000 });
+        const a = await t.open({ sessionTimeout: 1_000 });
         const b = await t.open({ sessionTimeout: 1_000 });
         const path = t.path('lock');
         const held = await a.lock(path).acquire();
@@ -273,7 +273,7 @@ export function lockCases(fixture: DriverFixture, context: () => TestContext): v
           grants += 1;
           for (const other of live) if (!other.signal.aborted) overlaps.push(`coordinator ${index} granted while token ${other.token} is live`);
           live.add(held);
-          if (Math.random() < 0.1) await fixture.faults.expireSession!(t.raw(coord));
+          if (Math.random() < 0.1) await t.expireSession(coord);
           await delay(Math.random() * 3);
           live.delete(held);
           await held.release();
@@ -292,7 +292,7 @@ export function lockCases(fixture: DriverFixture, context: () => TestContext): v
       const held = await a!.lock(path).acquire();
       const waiting = b!.lock(path).acquire({ timeout: 20_000 });
       await eventually(async () => (await queueLength(a!, path)) === 2, 'waiter queued');
-      await fixture.faults.expireSession!(t.raw(b!));
+      await t.expireSession(b!);
       expect(await rejectionCode(waiting)).toBe('SESSION_EXPIRED');
       await eventually(async () => (await queueLength(a!, path)) === 1, 'waiter node gone');
       await held.release();

@@ -189,7 +189,7 @@ export function queueCases(fixture: DriverFixture, context: () => TestContext): 
       const signal = held.signal;
       const waiting = background(b!.queue(path).take({ timeout: 20_000 }));
       await eventually(async () => (await count(b!, `${path}/takers`)) === 1, 'b waiting');
-      await fixture.faults.expireSession!(t.raw(a!));
+      await t.expireSession(a!);
       const again = await waiting;
       expect(signal.aborted).toBe(true);
       expect((signal.reason as { code?: string }).code).toBe('SESSION_EXPIRED');
@@ -210,7 +210,7 @@ export function queueCases(fixture: DriverFixture, context: () => TestContext): 
     for (const hook of ['expireSession', 'stopRenewing'] as const) {
       withLoss(hook)(`consumer session lost (${hook}): its message's signal aborts before the message is delivered again`, async () => {
         const t = context();
-        const a = await t.openLosable({ sessionTimeout: 1_000 });
+        const a = await t.open({ sessionTimeout: 1_000 });
         const b = await t.open({ sessionTimeout: 1_000 });
         const path = t.path('queue');
         await b.queue(path).put('job');
@@ -262,7 +262,7 @@ export function queueCases(fixture: DriverFixture, context: () => TestContext): 
       await eventually(async () => (await count(b!, `${path}/takers`)) === 1, 'a waiting');
       const inLine = background(b!.queue(path).take({ timeout: 20_000 }));
       await eventually(async () => (await count(a!, `${path}/takers`)) === 2, 'b in line');
-      await fixture.faults.expireSession!(t.raw(a!));
+      await t.expireSession(a!);
       expect(await rejectionCode(head)).toBe('SESSION_EXPIRED');
       await a!.queue(path).put('x'); // on a's fresh session; b is now the head
       const message = await inLine;
@@ -364,7 +364,7 @@ export function queueCases(fixture: DriverFixture, context: () => TestContext): 
               if (seen === dieAt) {
                 killedHolding = message.id;
                 if (kill === 'close') await coord.close();
-                else await fixture.faults.expireSession!(t.raw(coord));
+                else await t.expireSession(coord);
                 expect(['CLOSED', 'SESSION_EXPIRED']).toContain(await rejectionCode(message.ack()));
                 return; // leaving the loop: its nack is a no-op now
               }

@@ -326,7 +326,7 @@ export function rwlockCases(fixture: DriverFixture, context: () => TestContext):
           }),
         );
         await eventually(async () => (await queueLength(b!, path)) === 2, 'waiter queued');
-        await fixture.faults.expireSession!(t.raw(a!));
+        await t.expireSession(a!);
         const lease = await next;
         expect(events).toEqual(['holder aborted', 'waiter granted']);
         expect((held.signal.reason as { code?: string }).code).toBe('SESSION_EXPIRED');

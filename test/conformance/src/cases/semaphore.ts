@@ -317,7 +317,7 @@ export function semaphoreCases(fixture: DriverFixture, context: () => TestContex
         }),
       );
       await untilNodes(c!, path, { leases: 3, locks: 1 }, 'waiter watches the permits');
-      await fixture.faults.expireSession!(t.raw(a!));
+      await t.expireSession(a!);
       const lease = await next;
       expect(events).toEqual(['holder aborted', 'waiter granted']);
       expect((dying.signal.reason as { code?: string }).code).toBe('SESSION_EXPIRED');
@@ -340,7 +340,7 @@ export function semaphoreCases(fixture: DriverFixture, context: () => TestContex
       await untilNodes(a!, path, { leases: 2, locks: 1 }, 'b watches the permits');
       const queued = background(c!.semaphore(path, { permits: 1 }).acquire({ timeout: 20_000 }));
       await eventually(async () => (await nodes(a!, path)).locks === 2, 'c queued');
-      await fixture.faults.expireSession!(t.raw(b!));
+      await t.expireSession(b!);
       expect(await rejectionCode(watching)).toBe('SESSION_EXPIRED');
       // c takes over the internal lock and watches the permits in b's place.
       await untilNodes(a!, path, { leases: 2, locks: 1 }, 'c watches the permits');
