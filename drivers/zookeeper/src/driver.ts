@@ -1,0 +1,549 @@
+/**
+ * The ZooKeeper driver: the Coord driver contract on the Apache ZooKeeper C client (through
+ * the `zookeeper` npm package). Requests per operation: `create` 2 (create, then `exists`
+ * for the token: the package has no `create2`), `createSequential` 2 (create, then
+ * `getChildren2`), `get`/`children` 1 (2 when watching a missing node), `set`/`delete` 1,
+ * plus 1 for the token check when `token` is given (none for a delete of a sequential
+ * ephemeral node this session made). A missing parent costs one container create per
+ * missing level, once.
+ */
+import {
+  CoordError,
+  MAX_NODE_DATA_BYTES,
+  baseName,
+  callSignal,
+  isBytes,
+  isCoordError,
+  joinPath,
+  linkSignals,
+  parentPath,
+  raceAbort,
+  sleep,
+  validateName,
+  validatePath,
+  type Capabilities,
+  type ChildrenResult,
+  type ConnectionConfig,
+  type CreateOptions,
+  type Driver,
+  type GetResult,
+  type ManagedSession,
+  type NodeData,
+  type NodeRef,
+  type ReadOptions,
+  type SequentialCreated,
+  type Session,
+  type SessionStateChange,
+  type VersionOptions,
+} from '@coord/core';
+import { toCoordError } from './errors.js';
+import { Code, CreateFlag, type Stat } from './native.js';
+import {
+  Namespace,
+  createdRef,
+  listing,
+  ownerOf,
+  plainToken,
+  sequenceOf,
+  sequentialToken,
+  splitToken,
+  toBuffer,
+} from './nodes.js';
+import {
+  childrenOf,
+  createRaw,
+  dataOf,
+  deleteNode,
+  expect,
+  isConnectionLoss,
+  setData,
+  statOf,
+  withRetries,
+  type Call,
+} from './requests.js';
+import { Connection } from './session.js';
+import { WatchRegistry } from './watches.js';
+
+const EMPTY = Buffer.alloc(0);
+/** Backoff between attempts to open a fresh session after an expiry. */
+const REOPEN_FIRST_MS = 100;
+const REOPEN_MAX_MS = 2_000;
+
+/** The outcome of a token check: whether `path` holds the token's node, and the version to write with. */
+interface TokenMatch {
+  readonly match: boolean;
+  readonly version: number;
+}
+
+/**
+ * A Coord driver on a ZooKeeper ensemble. Open it with {@link createDriver} (or
+ * `connect('zookeeper://…')`).
+ */
+export class ZooKeeperDriver implements Driver {
+  readonly name = 'zookeeper' as const;
+  readonly capabilities: Capabilities = Object.freeze({ linearizable: true, tokensSurviveFailover: true });
+  readonly #config: ConnectionConfig;
+  readonly #ns: Namespace;
+  readonly #listeners = new Set<(change: SessionStateChange) => void>();
+  readonly #watches = new WatchRegistry();
+  /** Ephemeral nodes each session created (server path → token), for lost-reply recovery and token deletes. */
+  readonly #created = new WeakMap<ManagedSession, Map<string, bigint>>();
+  readonly #stop = new AbortController();
+  #conn!: Connection;
+  #reopening: Promise<Connection> | undefined;
+  #closed = false;
+
+  private constructor(config: ConnectionConfig) {
+    this.#config = config;
+    this.#ns = new Namespace(config.namespace);
+  }
+
+  /**
+   * Connects to the ensemble and opens the first session, within `connectTimeout`.
+   * @throws CoordError `UNAVAILABLE` (no server answered), `AUTH_FAILED`.
+   */
+  static async connect(config: ConnectionConfig): Promise<ZooKeeperDriver> {
+    const driver = new ZooKeeperDriver(config);
+    driver.#conn = await driver.#open();
+    return driver;
+  }
+
+  get session(): Session {
+    return this.#conn.session;
+  }
+
+  /** The current session's password, hexadecimal: for test fault hooks that take over a session. */
+  sessionPassword(): string {
+    return this.#conn.password();
+  }
+
+  async create(path: string, data: Uint8Array, options: CreateOptions = {}): Promise<NodeRef> {
+    validatePath(path);
+    if (path === '/') throw new CoordError('INVALID_ARGUMENT', `zookeeper: cannot create the root`);
+    checkData(data, path);
+    const ephemeral = options.ephemeral === true;
+    return this.#run(`create ${path}`, undefined, async (call) => {
+      const server = this.#ns.toServer(path);
+      let unknown = false;
+      await withRetries(call, async () => {
+        try {
+          await this.#createNode(call, server, data, ephemeral ? CreateFlag.EPHEMERAL : CreateFlag.PERSISTENT, options.requireParent === true);
+        } catch (error) {
+          if (isConnectionLoss(error)) unknown = true;
+          else if (unknown && isCoordError(error, 'NODE_EXISTS') && (await this.#provablyOurs(call, server, ephemeral))) return;
+          throw error;
+        }
+      });
+      const stat = await withRetries(call, () => statOf(call, server));
+      if (stat === undefined) {
+        throw new CoordError('NO_NODE', `zookeeper ${this.#config.redacted}: ${path} was deleted before its token could be read`);
+      }
+      const token = plainToken(stat);
+      if (ephemeral) this.#createdBy(call.conn.session).set(server, token);
+      return createdRef(path, 0n, token, ownerOf(stat));
+    });
+  }
+
+  async createSequential(dir: string, prefix: string, data: Uint8Array, options: CreateOptions = {}): Promise<SequentialCreated> {
+    validatePath(dir, 'directory');
+    if (prefix !== '') validateName(prefix, 'prefix');
+    checkData(data, joinPath(dir, prefix));
+    const ephemeral = options.ephemeral === true;
+    const flags = CreateFlag.SEQUENCE | (ephemeral ? CreateFlag.EPHEMERAL : CreateFlag.PERSISTENT);
+    return this.#run(`createSequential ${joinPath(dir, prefix)}`, undefined, async (call) => {
+      const serverDir = this.#ns.toServer(dir);
+      let unknown = false;
+      const made = await withRetries(call, async () => {
+        if (unknown) {
+          // Curator's protected mode: the lost create may have made our node; find it by
+          // the caller's per-attempt prefix, and adopt it only if this session owns it.
+          const adopted = await this.#findAttempt(call, serverDir, prefix, ephemeral);
+          if (adopted !== undefined) return adopted;
+        }
+        try {
+          return await this.#createNode(call, joinPath(serverDir, prefix), data, flags, options.requireParent === true);
+        } catch (error) {
+          // Without a prefix a retry could not tell our node from another: outcome unknown.
+          if (isConnectionLoss(error) && prefix !== '') unknown = true;
+          else if (isConnectionLoss(error)) throw new CoordError('CONNECTION_LOSS', `${call.label}: outcome unknown (reply lost)`, { cause: error });
+          throw error;
+        }
+      });
+      const listed = await withRetries(call, () => childrenOf(call, serverDir));
+      if (listed === undefined) {
+        throw new CoordError('NO_NODE', `${call.label}: the directory vanished right after the create`);
+      }
+      const name = baseName(made);
+      const seq = sequenceOf(name);
+      const token = sequentialToken(listed.stat, seq);
+      if (ephemeral) this.#createdBy(call.conn.session).set(made, token);
+      const node = createdRef(joinPath(dir, name), seq, token, ephemeral ? call.conn.session.id : undefined);
+      return { node, siblings: listing(dir, listed.names, listed.stat) };
+    });
+  }
+
+  async get(path: string, options: ReadOptions = {}): Promise<GetResult> {
+    validatePath(path);
+    return this.#run(`get ${path}`, options.signal, async (call) => {
+      const server = this.#ns.toServer(path);
+      if (options.watch !== true) {
+        const got = await withRetries(call, () => dataOf(call, server));
+        return got === undefined ? {} : { node: nodeData(path, got.stat, got.data) };
+      }
+      const watch = this.#watches.arm(call.conn.session, options.signal);
+      try {
+        const got = await withRetries(call, () => dataOf(call, server, watch.watcher));
+        if (got !== undefined) return { node: nodeData(path, got.stat, got.data), changed: watch.changed };
+        // A data watch is only set on a node that exists; `exists` watches for its creation.
+        const seen = await withRetries(call, () => statOf(call, server, watch.watcher));
+        if (seen === undefined) return { changed: watch.changed };
+        // Created in between: the exists watch covers it; read the data without another watch.
+        const again = await withRetries(call, () => dataOf(call, server));
+        return again === undefined ? { changed: watch.changed } : { node: nodeData(path, again.stat, again.data), changed: watch.changed };
+      } catch (error) {
+        watch.settle('cancelled');
+        throw error;
+      }
+    });
+  }
+
+  async children(dir: string, options: ReadOptions = {}): Promise<ChildrenResult> {
+    validatePath(dir, 'directory');
+    return this.#run(`children ${dir}`, options.signal, async (call) => {
+      const server = this.#ns.toServer(dir);
+      if (options.watch !== true) {
+        const listed = await withRetries(call, () => childrenOf(call, server));
+        return { nodes: listed === undefined ? [] : listing(dir, listed.names, listed.stat) };
+      }
+      const watch = this.#watches.arm(call.conn.session, options.signal);
+      try {
+        for (;;) {
+          const listed = await withRetries(call, () => childrenOf(call, server, watch.watcher));
+          if (listed !== undefined) return { nodes: listing(dir, listed.names, listed.stat), changed: watch.changed };
+          // No directory yet: watch for its creation (it is created with its first child).
+          const seen = await withRetries(call, () => statOf(call, server, watch.watcher));
+          if (seen === undefined) return { nodes: [], changed: watch.changed };
+        }
+      } catch (error) {
+        watch.settle('cancelled');
+        throw error;
+      }
+    });
+  }
+
+  /**
+   * {@inheritDoc Driver.set}
+   * With `token`, the driver first reads the node's stat (a sequential node: its
+   * directory's) and compares it with the token, then writes conditioned on the version it
+   * read: ZooKeeper cannot condition a write on a node's creation, so this is two requests,
+   * not one atomic step (see the README).
+   */
+  async set(path: string, data: Uint8Array, options: VersionOptions = {}): Promise<number> {
+    validatePath(path);
+    checkData(data, path);
+    const token = checkToken(options.token, path);
+    return this.#run(`set ${path}`, undefined, async (call) => {
+      const server = this.#ns.toServer(path);
+      if (token === undefined) {
+        const stat = await this.#once(call, () => setData(call, server, toBuffer(data), options.version ?? -1));
+        return stat.version;
+      }
+      return withRetries(call, async () => {
+        const check = await this.#checkToken(call, server, token, options.version, false);
+        if (!check.match) throw new CoordError('NO_NODE', `${call.label}: the node of token ${token} is gone`);
+        return (await setData(call, server, toBuffer(data), check.version)).version;
+      });
+    });
+  }
+
+  /**
+   * {@inheritDoc Driver.delete}
+   * With `token`, the delete is repeated after a lost reply until it is confirmed or the
+   * session ends; the token check is a read before the delete (not atomic, see the README).
+   */
+  async delete(path: string, options: VersionOptions = {}): Promise<boolean> {
+    validatePath(path);
+    const token = checkToken(options.token, path);
+    const untilSessionEnds = token !== undefined;
+    return this.#run(`delete ${path}`, undefined, async (call) => {
+      const server = this.#ns.toServer(path);
+      const created = this.#createdBy(call.conn.session);
+      if (token === undefined) {
+        const deleted = await this.#once(call, () => deleteNode(call, server, options.version ?? -1));
+        created.delete(server);
+        return deleted;
+      }
+      let unknown = false;
+      const deleted = await withRetries(call, async () => {
+        const check = await this.#checkToken(call, server, token, options.version, true);
+        if (!check.match) return unknown; // ours is gone — by our own lost delete, if one was sent
+        try {
+          return (await deleteNode(call, server, check.version)) || unknown;
+        } catch (error) {
+          if (isConnectionLoss(error)) unknown = true;
+          throw error;
+        }
+      });
+      created.delete(server);
+      return deleted;
+    }, untilSessionEnds);
+  }
+
+  onSessionState(listener: (change: SessionStateChange) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#stop.abort(new CoordError('CLOSED', `zookeeper ${this.#config.redacted}: driver closed`));
+    const conn = this.#conn;
+    conn.session.close();
+    this.#watches.endSession(conn.session);
+    conn.close();
+    await this.#reopening?.catch(() => undefined);
+  }
+
+  toJSON(): { name: string; url: string; session: string } {
+    return { name: this.name, url: this.#config.redacted, session: this.#conn.session.id };
+  }
+
+  // ---- calls ----------------------------------------------------------------------------
+
+  /**
+   * Runs one driver call bound to the current session (waiting for a fresh one if the last
+   * expired), under the operation deadline — or, for `untilSessionEnds`, only the session's
+   * life — and maps every failure to a `CoordError`.
+   */
+  async #run<T>(what: string, userSignal: AbortSignal | undefined, body: (call: Call) => Promise<T>, untilSessionEnds = false): Promise<T> {
+    if (this.#closed) throw new CoordError('CLOSED', `zookeeper ${this.#config.redacted}: ${what}: driver is closed`);
+    const label = `zookeeper ${this.#config.redacted}: ${what}`;
+    const timeout = untilSessionEnds ? undefined : this.#config.settings.operationTimeout;
+    const deadline = callSignal({ ...(timeout === undefined ? {} : { timeout }), ...(userSignal === undefined ? {} : { signal: userSignal }) }, label, this.#stop.signal);
+    try {
+      const conn = await this.#connection(deadline.signal);
+      using linked = linkSignals(deadline.signal, conn.session.signal);
+      const call: Call = { conn, signal: linked.signal, label, fail: (rc) => toCoordError(rc, { url: this.#config.redacted, what }) };
+      return await body(call);
+    } catch (error) {
+      throw toCoordError(error, { url: this.#config.redacted, what });
+    } finally {
+      deadline.dispose();
+    }
+  }
+
+  /** A write that is not repeated: a lost reply is reported as `CONNECTION_LOSS` (outcome unknown). */
+  async #once<R>(call: Call, send: () => Promise<R>): Promise<R> {
+    try {
+      return await send();
+    } catch (error) {
+      if (!isConnectionLoss(error)) throw error;
+      throw new CoordError('CONNECTION_LOSS', `${call.label}: outcome unknown (reply lost); not repeated without a token`, { cause: error });
+    }
+  }
+
+  /**
+   * Creates `path` (ZooKeeper appends the sequence when `flags` ask for it) and returns the
+   * server path it got. Missing parents are created as container nodes (the server deletes
+   * them once they are empty again) unless `requireParent`.
+   */
+  async #createNode(call: Call, path: string, data: Uint8Array, flags: number, requireParent: boolean): Promise<string> {
+    for (let attempt = 0; ; attempt += 1) {
+      const { rc, path: made } = await createRaw(call, path, toBuffer(data), flags);
+      if (made !== undefined) return made;
+      // A container parent may be reaped between our parent create and this one: try again.
+      if (rc !== Code.NO_NODE || requireParent || attempt >= 3) throw call.fail(rc);
+      await this.#ensureDir(call, parentPath(path));
+    }
+  }
+
+  /** Creates a directory and its missing ancestors: containers, except the namespace root. */
+  async #ensureDir(call: Call, dir: string): Promise<void> {
+    if (dir === '/') return;
+    const flags = this.#ns.root.startsWith(dir) ? CreateFlag.PERSISTENT : CreateFlag.CONTAINER;
+    for (let attempt = 0; ; attempt += 1) {
+      const { rc } = await createRaw(call, dir, EMPTY, flags);
+      if (rc === Code.OK || rc === Code.NODE_EXISTS) return;
+      if (rc !== Code.NO_NODE) throw call.fail(rc);
+      if (attempt >= 3) throw call.fail(rc);
+      await this.#ensureDir(call, parentPath(dir));
+    }
+  }
+
+  /**
+   * After a lost create reply, whether the node at `path` is the one our create made: only
+   * an ephemeral node of this very session whose creation this session did not already
+   * know of (by its `czxid`) qualifies. A persistent node carries no owner, so it is never
+   * provably ours, and the create reports `NODE_EXISTS`.
+   */
+  async #provablyOurs(call: Call, path: string, ephemeral: boolean): Promise<boolean> {
+    if (!ephemeral) return false;
+    const stat = await statOf(call, path);
+    if (stat === undefined || stat.ephemeralOwner !== call.conn.session.id) return false;
+    return this.#createdBy(call.conn.session).get(path) !== plainToken(stat);
+  }
+
+  /**
+   * Protected-mode recovery: the server path of a child of `dir` named `prefix` + sequence
+   * that this attempt made, if any. An ephemeral candidate must belong to the call's session
+   * (a node of an older session is not ours: CURATOR-498).
+   */
+  async #findAttempt(call: Call, dir: string, prefix: string, ephemeral: boolean): Promise<string | undefined> {
+    const listed = await childrenOf(call, dir);
+    const candidates = (listed?.names ?? []).filter((name) => name.length === prefix.length + 10 && name.startsWith(prefix) && sequenceOf(name) > 0n);
+    for (const name of candidates) {
+      const path = joinPath(dir, name);
+      if (!ephemeral) return path;
+      if ((await statOf(call, path))?.ephemeralOwner === call.conn.session.id) return path;
+    }
+    return undefined;
+  }
+
+  /**
+   * Whether `path` holds the node whose create returned `token`, and the version to write
+   * with. A sequential token names a directory incarnation (its `czxid`) and a sequence,
+   * and a sequence is never reused within one incarnation; so the check reads the
+   * directory's stat — or nothing at all for a delete of an ephemeral node this session
+   * created (it cannot have been replaced unless someone deleted it and the directory was
+   * reaped and re-created meanwhile). A plain token is the node's `czxid`, read from its stat.
+   * @throws CoordError `BAD_VERSION` if `version` is given and does not match.
+   */
+  async #checkToken(call: Call, path: string, token: bigint, version: number | undefined, forDelete: boolean): Promise<TokenMatch> {
+    const seq = sequenceOf(baseName(path));
+    const named = splitToken(token);
+    if (seq > 0n && named.seq === seq) {
+      if (forDelete && this.#createdBy(call.conn.session).get(path) === token) return { match: true, version: version ?? -1 };
+      const parent = await statOf(call, parentPath(path));
+      return { match: parent !== undefined && BigInt(parent.czxid) === named.parentCzxid, version: version ?? -1 };
+    }
+    const stat = await statOf(call, path);
+    if (stat === undefined || plainToken(stat) !== token) return { match: false, version: -1 };
+    if (version !== undefined && stat.version !== version) throw call.fail(Code.BAD_VERSION);
+    return { match: true, version: stat.version };
+  }
+
+  #createdBy(session: ManagedSession): Map<string, bigint> {
+    let created = this.#created.get(session);
+    if (created === undefined) this.#created.set(session, (created = new Map()));
+    return created;
+  }
+
+  // ---- sessions -------------------------------------------------------------------------
+
+  /** The connection of the current session; after an expiry, the fresh one once it is open. */
+  async #connection(signal: AbortSignal): Promise<Connection> {
+    const reopening = this.#reopening;
+    if (reopening !== undefined) return raceAbort(reopening, signal, `zookeeper ${this.#config.redacted}: opening a fresh session`);
+    return this.#conn;
+  }
+
+  /** Opens a connection, authenticates, and makes sure the namespace exists and is readable. */
+  async #open(): Promise<Connection> {
+    const conn = await Connection.open(this.#config, this.#ns.root, {
+      onChange: (change) => {
+        if (change.session === this.#conn?.session) this.#notify(change);
+      },
+      onLost: (lost, why) => this.#sessionLost(lost, why),
+    });
+    try {
+      await this.#prepare(conn);
+      return conn;
+    } catch (error) {
+      conn.close();
+      throw error;
+    }
+  }
+
+  async #prepare(conn: Connection): Promise<void> {
+    const what = 'opening the session';
+    const label = `zookeeper ${this.#config.redacted}: ${what}`;
+    using deadline = callSignal({ timeout: this.#config.settings.connectTimeout }, label, this.#stop.signal);
+    const call: Call = { conn, signal: deadline.signal, label, fail: (rc) => toCoordError(rc, { url: this.#config.redacted, what }) };
+    const { username, password } = this.#config;
+    if (username !== undefined) {
+      // Digest credentials are never refused at login: ZooKeeper only compares them with
+      // the ACLs of the nodes a client touches. So the check below reads the namespace root.
+      const credentials = `${username}:${password?.reveal() ?? ''}`;
+      await expect<[]>(call, [Code.OK], (zk, done) => zk.add_auth('digest', credentials, done));
+    }
+    try {
+      if (this.#ns.root !== '/') await withRetries(call, () => this.#ensureDir(call, this.#ns.root));
+      await withRetries(call, () => childrenOf(call, this.#ns.root));
+    } catch (error) {
+      if (!isCoordError(error, 'AUTH_FAILED')) throw error;
+      const who = username === undefined ? 'an anonymous client' : `user ${username}`;
+      throw new CoordError('AUTH_FAILED', `zookeeper ${this.#config.redacted}: ${who} may not use the namespace ${this.#ns.root} (wrong credentials?)`);
+    }
+  }
+
+  #sessionLost(conn: Connection, why: string): void {
+    if (conn !== this.#conn || conn.session.ended) {
+      conn.close();
+      return;
+    }
+    conn.session.expire(why);
+    this.#watches.endSession(conn.session);
+    conn.close();
+    if (!this.#closed) this.#reopen();
+  }
+
+  /** Opens a fresh session after an expiry, retrying (with backoff) until it opens or the driver closes. */
+  #reopen(): void {
+    const reopening = (async (): Promise<Connection> => {
+      for (let wait = REOPEN_FIRST_MS; ; wait = Math.min(wait * 2, REOPEN_MAX_MS)) {
+        if (this.#closed) throw this.#stop.signal.reason;
+        try {
+          const conn = await this.#open();
+          if (this.#closed) {
+            conn.close();
+            throw this.#stop.signal.reason;
+          }
+          this.#conn = conn;
+          this.#reopening = undefined;
+          this.#notify({ session: conn.session, previous: 'expired', state: 'connected' });
+          return conn;
+        } catch (error) {
+          if (this.#closed) throw error;
+          await sleep(wait, this.#stop.signal);
+        }
+      }
+    })();
+    reopening.catch(() => undefined);
+    this.#reopening = reopening;
+  }
+
+  #notify(change: SessionStateChange): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(change);
+      } catch (error) {
+        // A listener's bug must not break session bookkeeping; surface it asynchronously.
+        queueMicrotask(() => {
+          throw error;
+        });
+      }
+    }
+  }
+}
+
+function nodeData(path: string, stat: Stat, data: Buffer | null): NodeData {
+  const bytes = data === null ? new Uint8Array(0) : new Uint8Array(data);
+  const owner = ownerOf(stat);
+  return owner === undefined ? { path, data: bytes, version: stat.version } : { path, data: bytes, version: stat.version, owner };
+}
+
+function checkData(data: Uint8Array, path: string): void {
+  if (!isBytes(data)) throw new CoordError('INVALID_ARGUMENT', `zookeeper: data for ${path} must be a Uint8Array`);
+  if (data.byteLength > MAX_NODE_DATA_BYTES) {
+    // The server would drop the connection (jute.maxbuffer) instead of answering.
+    throw new CoordError('PAYLOAD_TOO_LARGE', `zookeeper: data for ${path} is ${data.byteLength} bytes; the limit is ${MAX_NODE_DATA_BYTES}`);
+  }
+}
+
+function checkToken(token: bigint | undefined, path: string): bigint | undefined {
+  if (token !== undefined && (typeof token !== 'bigint' || token <= 0n)) {
+    throw new CoordError('INVALID_ARGUMENT', `zookeeper: token for ${path} must be a positive bigint (a create's token), got ${String(token)}`);
+  }
+  return token;
+}
