@@ -445,7 +445,7 @@ export class ZooKeeperDriver implements Driver {
         if (change.session === this.#conn?.session) this.#notify(change);
       },
       onLost: (lost, why) => this.#sessionLost(lost, why),
-    });
+    }, this.#stop.signal);
     try {
       await this.#prepare(conn);
       return conn;

@@ -91,7 +91,8 @@ export class Connection {
    * @param heartbeatPath the server path the heartbeat reads (the namespace root)
    * @throws CoordError `UNAVAILABLE` when no server answers in time; `AUTH_FAILED`.
    */
-  static async open(config: ConnectionConfig, heartbeatPath: string, hooks: ConnectionHooks): Promise<Connection> {
+  static async open(config: ConnectionConfig, heartbeatPath: string, hooks: ConnectionHooks, signal: AbortSignal): Promise<Connection> {
+    signal.throwIfAborted();
     const zk = newNativeClient();
     const openedAt = monotonicNow();
     const { sessionTimeout, connectTimeout } = config.settings;
@@ -100,14 +101,18 @@ export class Connection {
       const timer = setTimeout(() => {
         fail(new CoordError('UNAVAILABLE', `zookeeper ${config.redacted}: no server answered within ${connectTimeout} ms`));
       }, connectTimeout);
-      const fail = (error: CoordError): void => {
+      const fail = (error: unknown): void => {
         clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
         zk.removeAllListeners();
         zk.close();
         reject(error);
       };
+      const onAbort = (): void => fail(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
       zk.on('connect', () => {
         clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
         zk.removeAllListeners();
         resolve();
       });
@@ -174,10 +179,14 @@ export class Connection {
     return raceAbort(reply, signal, 'zookeeper request');
   }
 
-  /** Stops renewals and closes the handle (its session ends on the server if it can hear us). Idempotent. */
+  /**
+   * Stops renewals and closes the handle (its session ends on the server if it can hear us);
+   * a session not yet expired or closed by the driver is closed. Idempotent.
+   */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.session.close();
     if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat);
     this.#heartbeat = undefined;
     this.#waiters.clear();

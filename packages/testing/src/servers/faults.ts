@@ -99,18 +99,13 @@ export async function expireZooKeeperSession(
     // connection — or applies it and closes before replying. So take over again until the
     // closeSession is confirmed, or the server refuses the session: we ended it.
     for (let attempt = 1; ; attempt += 1) {
-      let wire: ZooKeeperWire;
       try {
-        wire = await ZooKeeperWire.connect(endpoint, { sessionId: id, password: secret }, signal);
-      } catch (error) {
-        if (error instanceof CoordError && error.code === 'SESSION_EXPIRED') return attempt > 1;
-        throw error;
-      }
-      try {
+        const wire = await ZooKeeperWire.connect(endpoint, { sessionId: id, password: secret }, signal);
         await wire.closeSession(signal);
         return true;
       } catch (error) {
-        if (attempt >= TAKEOVER_ATTEMPTS) throw error;
+        if (error instanceof CoordError && error.code === 'SESSION_EXPIRED') return attempt > 1;
+        if (attempt >= TAKEOVER_ATTEMPTS || signal.aborted) throw error;
       }
     }
   });
