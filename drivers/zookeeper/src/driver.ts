@@ -11,6 +11,7 @@ import {
   CoordError,
   MAX_NODE_DATA_BYTES,
   baseName,
+  abortReason,
   callSignal,
   isBytes,
   isCoordError,
@@ -19,6 +20,7 @@ import {
   parentPath,
   raceAbort,
   sleep,
+  throwIfAborted,
   validateName,
   validatePath,
   type Capabilities,
@@ -37,9 +39,10 @@ import {
   type VersionOptions,
 } from '@coord/core';
 import { toCoordError } from './errors.js';
-import { Code, CreateFlag, type Stat } from './native.js';
+import { Code, CreateFlag, EventType, type Stat } from './native.js';
 import {
   Namespace,
+  checkSequentialPrefix,
   createdRef,
   listing,
   ownerOf,
@@ -62,7 +65,7 @@ import {
   type Call,
 } from './requests.js';
 import { Connection } from './session.js';
-import { WatchRegistry } from './watches.js';
+import { WatchRegistry, type ArmedWatch } from './watches.js';
 
 const EMPTY = Buffer.alloc(0);
 /** Backoff between attempts to open a fresh session after an expiry. */
@@ -147,6 +150,8 @@ export class ZooKeeperDriver implements Driver {
   async createSequential(dir: string, prefix: string, data: Uint8Array, options: CreateOptions = {}): Promise<SequentialCreated> {
     validatePath(dir, 'directory');
     if (prefix !== '') validateName(prefix, 'prefix');
+    const badPrefix = checkSequentialPrefix(prefix);
+    if (badPrefix !== undefined) throw new CoordError('INVALID_ARGUMENT', `zookeeper: prefix ${JSON.stringify(prefix)} ${badPrefix}`);
     checkData(data, joinPath(dir, prefix));
     const ephemeral = options.ephemeral === true;
     const flags = CreateFlag.SEQUENCE | (ephemeral ? CreateFlag.EPHEMERAL : CreateFlag.PERSISTENT);
@@ -192,14 +197,13 @@ export class ZooKeeperDriver implements Driver {
       }
       const watch = this.#watches.arm(call.conn.session, options.signal);
       try {
-        const got = await withRetries(call, () => dataOf(call, server, watch.watcher));
-        if (got !== undefined) return { node: nodeData(path, got.stat, got.data), changed: watch.changed };
-        // A data watch is only set on a node that exists; `exists` watches for its creation.
-        const seen = await withRetries(call, () => statOf(call, server, watch.watcher));
-        if (seen === undefined) return { changed: watch.changed };
-        // Created in between: the exists watch covers it; read the data without another watch.
-        const again = await withRetries(call, () => dataOf(call, server));
-        return again === undefined ? { changed: watch.changed } : { node: nodeData(path, again.stat, again.data), changed: watch.changed };
+        // `getData` sets a watch only on a node that exists, `exists` also on a missing one
+        // (it fires when the node is created). Both are sent at once — one round trip,
+        // which matters to a waiter racing the creation it waits for — with one watcher;
+        // the server keeps one watch for the path. Processed in order: if the node came or
+        // went between the two, the watch fires for it and the caller re-reads.
+        const [, got] = await withRetries(call, () => Promise.all([statOf(call, server, watch.watcher), dataOf(call, server, watch.watcher)]));
+        return got === undefined ? { changed: watch.changed } : { node: nodeData(path, got.stat, got.data), changed: watch.changed };
       } catch (error) {
         watch.settle('cancelled');
         throw error;
@@ -215,7 +219,15 @@ export class ZooKeeperDriver implements Driver {
         const listed = await withRetries(call, () => childrenOf(call, server));
         return { nodes: listed === undefined ? [] : listing(dir, listed.names, listed.stat) };
       }
-      const watch = this.#watches.arm(call.conn.session, options.signal);
+      // A missing directory is watched with `exists`, which fires when the directory is
+      // created — by the first child's create, one request before the child itself exists.
+      // That event re-arms the watch on the children instead of waking the caller early.
+      const conn = call.conn;
+      const watch = this.#watches.arm(conn.session, options.signal, (type) => {
+        if (type !== EventType.CREATED) return false;
+        void this.#watchNewDirectory(conn, server, watch);
+        return true;
+      });
       try {
         for (;;) {
           const listed = await withRetries(call, () => childrenOf(call, server, watch.watcher));
@@ -229,6 +241,32 @@ export class ZooKeeperDriver implements Driver {
         throw error;
       }
     });
+  }
+
+  /**
+   * A watched directory was created: watch its children, and settle at once if it already
+   * has some. Runs outside any caller's call, under the operation deadline and the session;
+   * on any failure the watch settles `changed` and the caller re-reads.
+   */
+  async #watchNewDirectory(conn: Connection, server: string, watch: ArmedWatch): Promise<void> {
+    const what = `watching ${this.#ns.fromServer(server)}`;
+    const label = `zookeeper ${this.#config.redacted}: ${what}`;
+    using deadline = callSignal({ timeout: this.#config.settings.operationTimeout }, label);
+    using linked = linkSignals(deadline.signal, conn.session.signal);
+    const call: Call = { conn, signal: linked.signal, label, fail: (rc) => toCoordError(rc, { url: this.#config.redacted, what }) };
+    try {
+      while (!watch.settled) {
+        const listed = await withRetries(call, () => childrenOf(call, server, watch.watcher));
+        if (listed !== undefined) {
+          if (listed.names.length > 0) watch.settle('changed');
+          return;
+        }
+        // Gone again before we looked: wait for the next creation (or settle if it is back).
+        if ((await withRetries(call, () => statOf(call, server, watch.watcher))) === undefined) return;
+      }
+    } catch {
+      watch.settle('changed');
+    }
   }
 
   /**
@@ -320,15 +358,27 @@ export class ZooKeeperDriver implements Driver {
     if (this.#closed) throw new CoordError('CLOSED', `zookeeper ${this.#config.redacted}: ${what}: driver is closed`);
     const label = `zookeeper ${this.#config.redacted}: ${what}`;
     const timeout = untilSessionEnds ? undefined : this.#config.settings.operationTimeout;
-    const deadline = callSignal({ ...(timeout === undefined ? {} : { timeout }), ...(userSignal === undefined ? {} : { signal: userSignal }) }, label, this.#stop.signal);
+    // Only the deadline goes through callSignal: a caller's signal is linked as it is, so its
+    // reason (a recipe's SESSION_EXPIRED, a plain abort as ABORTED) is what the call rejects with.
+    const deadline = callSignal(timeout === undefined ? {} : { timeout }, label);
+    const outer = linkSignals(deadline.signal, userSignal, this.#stop.signal);
     try {
-      const conn = await this.#connection(deadline.signal);
-      using linked = linkSignals(deadline.signal, conn.session.signal);
+      throwIfAborted(outer.signal, label);
+      const conn = await this.#connection(outer.signal);
+      using linked = linkSignals(outer.signal, conn.session.signal);
       const call: Call = { conn, signal: linked.signal, label, fail: (rc) => toCoordError(rc, { url: this.#config.redacted, what }) };
-      return await body(call);
+      try {
+        return await body(call);
+      } catch (error) {
+        // p-retry rejects with the signal's raw reason; give it the shape every caller expects.
+        if (linked.signal.aborted && error === linked.signal.reason) throw abortReason(linked.signal, label);
+        throw error;
+      }
     } catch (error) {
+      if (outer.signal.aborted && error === outer.signal.reason) throw abortReason(outer.signal, label);
       throw toCoordError(error, { url: this.#config.redacted, what });
     } finally {
+      outer.dispose();
       deadline.dispose();
     }
   }

@@ -14,8 +14,13 @@
 import { baseName, joinPath, type NodeRef } from '@coord/core';
 import type { Stat } from './native.js';
 
-/** ZooKeeper appends the sequence as 10 decimal digits (`%010d`). */
-const SEQUENCE = /(\d{10})$/;
+/**
+ * ZooKeeper appends the sequence as 10 decimal digits (`%010d`). A name is sequential if it
+ * ends in exactly 10 digits after a non-digit (or is 10 digits): `ready-1234567890123`, a
+ * recipe's name carrying a number, is not. So a sequential prefix must not end in a digit
+ * ({@link checkSequentialPrefix}).
+ */
+const SEQUENCE = /(?:^|\D)(\d{10})$/;
 const SEQUENCE_BITS = 32n;
 const SEQUENCE_MASK = (1n << SEQUENCE_BITS) - 1n;
 
@@ -48,6 +53,14 @@ export class Namespace {
 export function sequenceOf(name: string): bigint {
   const match = SEQUENCE.exec(name);
   return match === null ? 0n : BigInt(match[1] as string) + 1n;
+}
+
+/**
+ * Checks that a sequential prefix leaves its sequence recognisable in listings.
+ * @returns a reason to reject the prefix, or undefined
+ */
+export function checkSequentialPrefix(prefix: string): string | undefined {
+  return /\d$/.test(prefix) ? 'must not end in a digit (ZooKeeper appends the sequence as 10 digits)' : undefined;
 }
 
 /** The token of sequential node `seq` in the directory incarnation whose stat is `parent`. */

@@ -25,14 +25,22 @@ export interface ArmedWatch {
   readonly watcher: NativeWatcher;
   /** Settles it now (`cancelled` when a read fails, so the caller sees no watch). */
   settle(event: WatchEvent): void;
+  /** Whether it has settled. */
+  readonly settled: boolean;
 }
+
+/**
+ * Looks at a node event before it settles the watch; returns true to keep the watch armed
+ * (the handler re-arms it itself).
+ */
+export type EventFilter = (type: number) => boolean;
 
 /** The watches of one driver, so a session's end can settle them. */
 export class WatchRegistry {
   readonly #armed = new Map<ArmedWatch, ManagedSession>();
 
   /** Arms a watch bound to `session`, cancelled when `signal` aborts. */
-  arm(session: ManagedSession, signal: AbortSignal | undefined): ArmedWatch {
+  arm(session: ManagedSession, signal: AbortSignal | undefined, filter?: EventFilter): ArmedWatch {
     let resolve!: (event: WatchEvent) => void;
     const changed = new Promise<WatchEvent>((r) => (resolve = r));
     let done = false;
@@ -51,9 +59,17 @@ export class WatchRegistry {
         if (state === State.EXPIRED || state === State.AUTH_FAILED) settle('session');
         return;
       }
+      if (done || filter?.(type) === true) return;
       settle('changed');
     };
-    const watch: ArmedWatch = { changed, watcher, settle };
+    const watch: ArmedWatch = {
+      changed,
+      watcher,
+      settle,
+      get settled() {
+        return done;
+      },
+    };
     this.#armed.set(watch, session);
     if (signal?.aborted) settle('cancelled');
     else signal?.addEventListener('abort', onAbort, { once: true });

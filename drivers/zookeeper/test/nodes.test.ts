@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { Namespace, listing, sequenceOf, sequentialToken, splitToken } from '../src/nodes.js';
+import { Namespace, checkSequentialPrefix, listing, sequenceOf, sequentialToken, splitToken } from '../src/nodes.js';
 import type { Stat } from '../src/native.js';
 
 const stat = (czxid: number): Stat => ({
@@ -37,6 +37,15 @@ describe('sequences and tokens', () => {
     expect(sequenceOf('lock-abc-0000000041')).toBe(42n);
     expect(sequenceOf('member-7')).toBe(0n);
     expect(sequenceOf('plain')).toBe(0n);
+    expect(sequenceOf('0000000007')).toBe(8n);
+    // A number longer than a sequence is part of a plain name (a double barrier's marker).
+    expect(sequenceOf('ready-3680786972709')).toBe(0n);
+  });
+
+  it('rejects a sequential prefix ending in a digit', () => {
+    expect(checkSequentialPrefix('n-')).toBeUndefined();
+    expect(checkSequentialPrefix('')).toBeUndefined();
+    expect(checkSequentialPrefix('n1')).toMatch(/digit/);
   });
 
   it('orders tokens by directory incarnation first, then sequence', () => {
