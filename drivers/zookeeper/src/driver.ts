@@ -65,6 +65,7 @@ import {
   type Call,
 } from './requests.js';
 import { Connection } from './session.js';
+import { SessionView } from './session-view.js';
 import { WatchRegistry, type ArmedWatch } from './watches.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -93,6 +94,8 @@ export class ZooKeeperDriver implements Driver {
   readonly #created = new WeakMap<ManagedSession, Map<string, bigint>>();
   readonly #stop = new AbortController();
   #conn!: Connection;
+  /** What `session` returns: the current session's view, or the next one's while it opens. */
+  #view!: SessionView;
   #reopening: Promise<Connection> | undefined;
   #closed = false;
 
@@ -108,11 +111,12 @@ export class ZooKeeperDriver implements Driver {
   static async connect(config: ConnectionConfig): Promise<ZooKeeperDriver> {
     const driver = new ZooKeeperDriver(config);
     driver.#conn = await driver.#open();
+    driver.#view = SessionView.of(driver.#conn.session);
     return driver;
   }
 
   get session(): Session {
-    return this.#conn.session;
+    return this.#view;
   }
 
   /** The current session's password, hexadecimal: for test fault hooks that take over a session. */
@@ -340,11 +344,12 @@ export class ZooKeeperDriver implements Driver {
     conn.session.close();
     this.#watches.endSession(conn.session);
     conn.close();
+    this.#view.close(this.#stop.signal.reason as CoordError);
     await this.#reopening?.catch(() => undefined);
   }
 
   toJSON(): { name: string; url: string; session: string } {
-    return { name: this.name, url: this.#config.redacted, session: this.#conn.session.id };
+    return { name: this.name, url: this.#config.redacted, session: this.#view.id };
   }
 
   // ---- calls ----------------------------------------------------------------------------
@@ -492,7 +497,8 @@ export class ZooKeeperDriver implements Driver {
   async #open(): Promise<Connection> {
     const conn = await Connection.open(this.#config, this.#ns.root, {
       onChange: (change) => {
-        if (change.session === this.#conn?.session) this.#notify(change);
+        // Only the current session's changes; listeners see the view recipes hold.
+        if (change.session === this.#view?.managed) this.#notify({ ...change, session: this.#view });
       },
       onLost: (lost, why) => this.#sessionLost(lost, why),
     }, this.#stop.signal);
@@ -540,6 +546,7 @@ export class ZooKeeperDriver implements Driver {
 
   /** Opens a fresh session after an expiry, retrying (with backoff) until it opens or the driver closes. */
   #reopen(): void {
+    const view = new SessionView(this.#config.settings.sessionTimeout);
     const reopening = (async (): Promise<Connection> => {
       for (let wait = REOPEN_FIRST_MS; ; wait = Math.min(wait * 2, REOPEN_MAX_MS)) {
         if (this.#closed) throw this.#stop.signal.reason;
@@ -550,8 +557,9 @@ export class ZooKeeperDriver implements Driver {
             throw this.#stop.signal.reason;
           }
           this.#conn = conn;
+          view.bind(conn.session);
           this.#reopening = undefined;
-          this.#notify({ session: conn.session, previous: 'expired', state: 'connected' });
+          this.#notify({ session: view, previous: 'expired', state: 'connected' });
           return conn;
         } catch (error) {
           if (this.#closed) throw error;
@@ -561,6 +569,7 @@ export class ZooKeeperDriver implements Driver {
     })();
     reopening.catch(() => undefined);
     this.#reopening = reopening;
+    this.#view = view;
   }
 
   #notify(change: SessionStateChange): void {
