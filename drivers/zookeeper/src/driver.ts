@@ -255,9 +255,10 @@ export class ZooKeeperDriver implements Driver {
   async #watchNewDirectory(conn: Connection, server: string, watch: ArmedWatch): Promise<void> {
     const what = `watching ${this.#ns.fromServer(server)}`;
     const label = `zookeeper ${this.#config.redacted}: ${what}`;
-    using deadline = callSignal({ timeout: this.#config.settings.operationTimeout }, label);
+    const timeout = this.#config.settings.operationTimeout;
+    using deadline = callSignal({ timeout }, label);
     using linked = linkSignals(deadline.signal, conn.session.signal);
-    const call: Call = { conn, signal: linked.signal, label, fail: (rc) => toCoordError(rc, { url: this.#config.redacted, what }) };
+    const call: Call = { conn, signal: linked.signal, timeout, label, fail: (rc) => toCoordError(rc, { url: this.#config.redacted, what }) };
     try {
       while (!watch.settled) {
         const listed = await withRetries(call, () => childrenOf(call, server, watch.watcher));
@@ -306,7 +307,6 @@ export class ZooKeeperDriver implements Driver {
   async delete(path: string, options: VersionOptions = {}): Promise<boolean> {
     validatePath(path);
     const token = checkToken(options.token, path);
-    const untilSessionEnds = token !== undefined;
     return this.#run(`delete ${path}`, undefined, async (call) => {
       const server = this.#ns.toServer(path);
       const created = this.#createdBy(call.conn.session);
@@ -322,13 +322,13 @@ export class ZooKeeperDriver implements Driver {
         try {
           return (await deleteNode(call, server, check.version)) || unknown;
         } catch (error) {
-          if (isConnectionLoss(error)) unknown = true;
+          if (isConnectionLoss(error) || isCoordError(error, 'TIMEOUT')) unknown = true;
           throw error;
         }
-      });
+      }, true);
       created.delete(server);
       return deleted;
-    }, untilSessionEnds);
+    });
   }
 
   onSessionState(listener: (change: SessionStateChange) => void): () => void {
@@ -359,19 +359,23 @@ export class ZooKeeperDriver implements Driver {
    * expired), under the operation deadline — or, for `untilSessionEnds`, only the session's
    * life — and maps every failure to a `CoordError`.
    */
-  async #run<T>(what: string, userSignal: AbortSignal | undefined, body: (call: Call) => Promise<T>, untilSessionEnds = false): Promise<T> {
+  async #run<T>(what: string, userSignal: AbortSignal | undefined, body: (call: Call) => Promise<T>): Promise<T> {
     if (this.#closed) throw new CoordError('CLOSED', `zookeeper ${this.#config.redacted}: ${what}: driver is closed`);
     const label = `zookeeper ${this.#config.redacted}: ${what}`;
-    const timeout = untilSessionEnds ? undefined : this.#config.settings.operationTimeout;
-    // Only the deadline goes through callSignal: a caller's signal is linked as it is, so its
-    // reason (a recipe's SESSION_EXPIRED, a plain abort as ABORTED) is what the call rejects with.
-    const deadline = callSignal(timeout === undefined ? {} : { timeout }, label);
-    const outer = linkSignals(deadline.signal, userSignal, this.#stop.signal);
+    // A caller's signal is linked as it is, so its reason (a recipe's SESSION_EXPIRED, a
+    // plain abort as ABORTED) is what the call rejects with.
+    using outer = linkSignals(userSignal, this.#stop.signal);
     try {
       throwIfAborted(outer.signal, label);
       const conn = await this.#connection(outer.signal);
       using linked = linkSignals(outer.signal, conn.session.signal);
-      const call: Call = { conn, signal: linked.signal, label, fail: (rc) => toCoordError(rc, { url: this.#config.redacted, what }) };
+      const call: Call = {
+        conn,
+        signal: linked.signal,
+        timeout: this.#config.settings.operationTimeout,
+        label,
+        fail: (rc) => toCoordError(rc, { url: this.#config.redacted, what }),
+      };
       try {
         return await body(call);
       } catch (error) {
@@ -382,9 +386,6 @@ export class ZooKeeperDriver implements Driver {
     } catch (error) {
       if (outer.signal.aborted && error === outer.signal.reason) throw abortReason(outer.signal, label);
       throw toCoordError(error, { url: this.#config.redacted, what });
-    } finally {
-      outer.dispose();
-      deadline.dispose();
     }
   }
 
@@ -489,8 +490,15 @@ export class ZooKeeperDriver implements Driver {
   /** The connection of the current session; after an expiry, the fresh one once it is open. */
   async #connection(signal: AbortSignal): Promise<Connection> {
     const reopening = this.#reopening;
-    if (reopening !== undefined) return raceAbort(reopening, signal, `zookeeper ${this.#config.redacted}: opening a fresh session`);
-    return this.#conn;
+    if (reopening === undefined) return this.#conn;
+    const { connectTimeout } = this.#config.settings;
+    using wait = callSignal({ timeout: connectTimeout }, 'waiting for a fresh session', signal);
+    try {
+      return await raceAbort(reopening, wait.signal, `zookeeper ${this.#config.redacted}: opening a fresh session`);
+    } catch (error) {
+      if (signal.aborted) throw error;
+      throw new CoordError('UNAVAILABLE', `zookeeper ${this.#config.redacted}: no fresh session within ${connectTimeout} ms`, { cause: error });
+    }
   }
 
   /** Opens a connection, authenticates, and makes sure the namespace exists and is readable. */
@@ -514,8 +522,9 @@ export class ZooKeeperDriver implements Driver {
   async #prepare(conn: Connection): Promise<void> {
     const what = 'opening the session';
     const label = `zookeeper ${this.#config.redacted}: ${what}`;
-    using deadline = callSignal({ timeout: this.#config.settings.connectTimeout }, label, this.#stop.signal);
-    const call: Call = { conn, signal: deadline.signal, label, fail: (rc) => toCoordError(rc, { url: this.#config.redacted, what }) };
+    const timeout = this.#config.settings.connectTimeout;
+    using deadline = callSignal({ timeout }, label, this.#stop.signal);
+    const call: Call = { conn, signal: deadline.signal, timeout, label, fail: (rc) => toCoordError(rc, { url: this.#config.redacted, what }) };
     const { username, password } = this.#config;
     if (username !== undefined) {
       // Digest credentials are never refused at login: ZooKeeper only compares them with

@@ -4,7 +4,7 @@
  * retry policy for connection loss (p-retry, bounded by the call's signal: its deadline,
  * the caller's abort and the session's end).
  */
-import { isCoordError, type CoordError } from '@coord/core';
+import { callSignal, isCoordError, type CoordError } from '@coord/core';
 import pRetry from 'p-retry';
 import { Code, type Completion, type NativeClient, type NativeWatcher, type Stat } from './native.js';
 import type { Connection, Reply } from './session.js';
@@ -13,8 +13,13 @@ import type { Connection, Reply } from './session.js';
 export interface Call {
   /** The connection (and so the session) the call is bound to. */
   readonly conn: Connection;
-  /** Aborts on the call's deadline, the caller's signal, or the session's end. */
+  /**
+   * Aborts on the caller's signal or the session's end: it bounds waiting for a connection
+   * (a session that cannot reconnect in time expires) and the retries.
+   */
   readonly signal: AbortSignal;
+  /** Deadline of each request once sent, ms (the URL's `operationTimeout`). */
+  readonly timeout: number;
   /** For messages: `zookeeper <redacted url>: create /a`. */
   readonly label: string;
   /** Maps a return code to this call's error. */
@@ -31,7 +36,8 @@ export async function expect<A extends unknown[]>(
   start: (zk: NativeClient, done: Completion<A>) => number,
 ): Promise<Reply<A> & { result: A }> {
   await call.conn.whenConnected(call.signal);
-  const reply = await call.conn.send(call.signal, start);
+  using deadline = callSignal({ timeout: call.timeout }, call.label, call.signal);
+  const reply = await call.conn.send(deadline.signal, start);
   if (accept !== ANY && !accept.includes(reply.rc)) throw call.fail(reply.rc);
   return reply as Reply<A> & { result: A };
 }
@@ -42,18 +48,19 @@ export function isConnectionLoss(error: unknown): boolean {
 }
 
 /**
- * Runs `attempt` until it succeeds, retrying only on connection loss while the call's
- * session lives, with a short exponential backoff (the C client reconnects on its own; we
- * only wait for it). Ends with the signal's reason when the call's deadline passes.
+ * Runs `attempt` until it succeeds, retrying on connection loss while the call's session
+ * lives, with a short exponential backoff (the C client reconnects on its own; we only wait
+ * for it) — and on a request's timeout too with `timeouts` (for idempotent writes). Ends
+ * with the signal's reason when the caller gives up or the session ends.
  */
-export function withRetries<T>(call: Call, attempt: () => Promise<T>): Promise<T> {
+export function withRetries<T>(call: Call, attempt: () => Promise<T>, timeouts = false): Promise<T> {
   return pRetry(attempt, {
     retries: Number.POSITIVE_INFINITY,
     minTimeout: 20,
     maxTimeout: 500,
     factor: 2,
     signal: call.signal,
-    shouldRetry: ({ error }) => isConnectionLoss(error) && !call.conn.session.ended,
+    shouldRetry: ({ error }) => (isConnectionLoss(error) || (timeouts && isCoordError(error, 'TIMEOUT'))) && !call.conn.session.ended,
   });
 }
 

@@ -49,6 +49,9 @@ const NO_CONTACT: ReadonlySet<number> = new Set<number>([
   Code.INVALID_STATE,
 ]);
 
+/** Shortest wait for one handle to connect before it is replaced. */
+const MIN_ATTEMPT_MS = 1_000;
+
 /** Consecutive empty polls after which the addon would declare the session dead (its default is 10). */
 const RESPONSE_COUNTER_LIMIT = 1_000_000;
 
@@ -88,51 +91,36 @@ export class Connection {
 
   /**
    * Opens a handle to `config.hosts` and waits for its session, within `connectTimeout`.
+   * A handle that has not connected after a third of that is replaced by a fresh one (a new
+   * socket, hosts in a new random order): the C client waits two thirds of the session
+   * timeout on a server that accepted the connection but does not answer, longer than the
+   * whole connect budget.
    * @param heartbeatPath the server path the heartbeat reads (the namespace root)
-   * @throws CoordError `UNAVAILABLE` when no server answers in time; `AUTH_FAILED`.
+   * @throws CoordError `UNAVAILABLE` when no server answers in time; `AUTH_FAILED`; the
+   *   signal's reason.
    */
   static async open(config: ConnectionConfig, heartbeatPath: string, hooks: ConnectionHooks, signal: AbortSignal): Promise<Connection> {
-    signal.throwIfAborted();
-    const zk = newNativeClient();
-    const openedAt = monotonicNow();
     const { sessionTimeout, connectTimeout } = config.settings;
-    const hosts = config.hosts.map(({ host, port }) => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`)).join(',');
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        fail(new CoordError('UNAVAILABLE', `zookeeper ${config.redacted}: no server answered within ${connectTimeout} ms`));
-      }, connectTimeout);
-      const fail = (error: unknown): void => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', onAbort);
-        zk.removeAllListeners();
-        zk.close();
-        reject(error);
-      };
-      const onAbort = (): void => fail(signal.reason);
-      signal.addEventListener('abort', onAbort, { once: true });
-      zk.on('connect', () => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', onAbort);
-        zk.removeAllListeners();
-        resolve();
-      });
-      zk.on('close', (_client, code) => {
-        const auth = code === State.AUTH_FAILED;
-        fail(new CoordError(auth ? 'AUTH_FAILED' : 'UNAVAILABLE', `zookeeper ${config.redacted}: ${auth ? 'authentication failed' : 'the session ended while connecting'}`));
-      });
-      try {
-        zk.init({
-          connect: hosts,
-          timeout: sessionTimeout,
-          debug_level: 0,
-          host_order_deterministic: false,
-          response_counter_limit: RESPONSE_COUNTER_LIMIT,
-        });
-      } catch (error) {
-        fail(new CoordError('UNAVAILABLE', `zookeeper ${config.redacted}: cannot start the client`, { cause: error }));
+    const until = monotonicNow() + connectTimeout;
+    const attemptMs = Math.max(MIN_ATTEMPT_MS, connectTimeout / 3);
+    // A stuck handle stays open until the next one is done: closing it first would let the
+    // next handle's socket reuse its file descriptor, which the addon may still be polling.
+    const stuck: NativeClient[] = [];
+    try {
+      for (;;) {
+        signal.throwIfAborted();
+        const left = until - monotonicNow();
+        const openedAt = monotonicNow();
+        const { zk, connected } = await attempt(config, Math.min(left, attemptMs), signal);
+        if (connected) return new Connection(zk, openedAt, sessionTimeout, heartbeatPath, hooks);
+        stuck.push(zk);
+        if (until - monotonicNow() <= 0) {
+          throw new CoordError('UNAVAILABLE', `zookeeper ${config.redacted}: no server answered within ${connectTimeout} ms`);
+        }
       }
-    });
-    return new Connection(zk, openedAt, sessionTimeout, heartbeatPath, hooks);
+    } finally {
+      for (const zk of stuck) zk.close();
+    }
   }
 
   /** Whether the handle is connected right now. */
@@ -207,4 +195,51 @@ export class Connection {
       if (!NO_CONTACT.has(rc)) this.#acknowledged(now);
     });
   }
+}
+
+/**
+ * One handle's attempt to open a session within `ms`: resolves with the handle and whether
+ * it connected (the caller closes one that did not).
+ * @throws CoordError `AUTH_FAILED`, `UNAVAILABLE`; the signal's reason.
+ */
+function attempt(config: ConnectionConfig, ms: number, signal: AbortSignal): Promise<{ zk: NativeClient; connected: boolean }> {
+  const zk = newNativeClient();
+  const hosts = config.hosts.map(({ host, port }) => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`)).join(',');
+  return new Promise<{ zk: NativeClient; connected: boolean }>((resolve, reject) => {
+    const finish = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      zk.removeAllListeners();
+    };
+    const fail = (error: unknown): void => {
+      finish();
+      zk.close();
+      reject(error);
+    };
+    const timer = setTimeout(() => {
+      finish();
+      resolve({ zk, connected: false });
+    }, Math.max(0, ms));
+    const onAbort = (): void => fail(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    zk.on('connect', () => {
+      finish();
+      resolve({ zk, connected: true });
+    });
+    zk.on('close', (_client, code) => {
+      const auth = code === State.AUTH_FAILED;
+      fail(new CoordError(auth ? 'AUTH_FAILED' : 'UNAVAILABLE', `zookeeper ${config.redacted}: ${auth ? 'authentication failed' : 'the session ended while connecting'}`));
+    });
+    try {
+      zk.init({
+        connect: hosts,
+        timeout: config.settings.sessionTimeout,
+        debug_level: Number(process.env['COORD_ZOOKEEPER_LOG_LEVEL'] ?? 0),
+        host_order_deterministic: false,
+        response_counter_limit: RESPONSE_COUNTER_LIMIT,
+      });
+    } catch (error) {
+      fail(new CoordError('UNAVAILABLE', `zookeeper ${config.redacted}: cannot start the client`, { cause: error }));
+    }
+  });
 }
