@@ -364,7 +364,9 @@ export class ZooKeeperDriver implements Driver {
     const label = `zookeeper ${this.#config.redacted}: ${what}`;
     // A caller's signal is linked as it is, so its reason (a recipe's SESSION_EXPIRED, a
     // plain abort as ABORTED) is what the call rejects with.
-    using outer = linkSignals(userSignal, this.#stop.signal);
+    // The session's signal (aborted with CLOSED by close()) ends calls; a call still waiting
+    // for a fresh session ends when the opening is given up on close.
+    using outer = linkSignals(userSignal);
     try {
       throwIfAborted(outer.signal, label);
       const conn = await this.#connection(outer.signal);
@@ -497,6 +499,7 @@ export class ZooKeeperDriver implements Driver {
       return await raceAbort(reopening, wait.signal, `zookeeper ${this.#config.redacted}: opening a fresh session`);
     } catch (error) {
       if (signal.aborted) throw error;
+      if (this.#closed) throw new CoordError('CLOSED', `zookeeper ${this.#config.redacted}: driver closed while a fresh session was opening`);
       throw new CoordError('UNAVAILABLE', `zookeeper ${this.#config.redacted}: no fresh session within ${connectTimeout} ms`, { cause: error });
     }
   }

@@ -15,6 +15,7 @@
  * expires on the server's word (the handle closes with `EXPIRED`) or when the local deadline
  * passes first — whichever comes first; the driver then closes this handle.
  */
+import { setMaxListeners } from 'node:events';
 import {
   CoordError,
   ManagedSession,
@@ -75,6 +76,9 @@ export class Connection {
     this.session = new ManagedSession(zk.client_id, ttl, openedAt, hooks.onChange, () =>
       hooks.onLost(this, 'passed its local deadline without a renewal'),
     );
+    // Every call in flight listens to the session's signal (and removes its listener when it
+    // ends): many concurrent calls are normal, not a leak.
+    setMaxListeners(0, this.session.signal);
     zk.on('connecting', () => this.session.suspend());
     zk.on('connect', () => {
       this.session.resume();
