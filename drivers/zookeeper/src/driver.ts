@@ -1,11 +1,9 @@
 /**
  * The ZooKeeper driver: the Coord driver contract on the Apache ZooKeeper C client (through
- * the `zookeeper` npm package). Requests per operation: `create` 2 (create, then `exists`
- * for the token: the package has no `create2`), `createSequential` 2 (create, then
- * `getChildren2`), `get`/`children` 1 (2 when watching a missing node), `set`/`delete` 1,
- * plus 1 for the token check when `token` is given (none for a delete of a sequential
- * ephemeral node this session made). A missing parent costs one container create per
- * missing level, once.
+ * the `zookeeper` npm package). Requests per operation (the README has the table):
+ * `create` 2, `createSequential` 2, `get`/`children` 2 (a `sync` sent with the read, which
+ * makes it see writes made through other members; `get` with a watch 3), `set`/`delete` 1
+ * (+2 with a `token`, except a delete of a sequential ephemeral node this session made).
  */
 import {
   CoordError,
@@ -61,6 +59,7 @@ import {
   isConnectionLoss,
   setData,
   statOf,
+  syncWith,
   withRetries,
   type Call,
 } from './requests.js';
@@ -196,7 +195,7 @@ export class ZooKeeperDriver implements Driver {
     return this.#run(`get ${path}`, options.signal, async (call) => {
       const server = this.#ns.toServer(path);
       if (options.watch !== true) {
-        const got = await withRetries(call, () => dataOf(call, server));
+        const [, got] = await withRetries(call, () => Promise.all([syncWith(call, server), dataOf(call, server)]));
         return got === undefined ? {} : { node: nodeData(path, got.stat, got.data) };
       }
       const watch = this.#watches.arm(call.conn.session, options.signal);
@@ -206,7 +205,9 @@ export class ZooKeeperDriver implements Driver {
         // which matters to a waiter racing the creation it waits for — with one watcher;
         // the server keeps one watch for the path. Processed in order: if the node came or
         // went between the two, the watch fires for it and the caller re-reads.
-        const [, got] = await withRetries(call, () => Promise.all([statOf(call, server, watch.watcher), dataOf(call, server, watch.watcher)]));
+        const [, , got] = await withRetries(call, () =>
+          Promise.all([syncWith(call, server), statOf(call, server, watch.watcher), dataOf(call, server, watch.watcher)]),
+        );
         return got === undefined ? { changed: watch.changed } : { node: nodeData(path, got.stat, got.data), changed: watch.changed };
       } catch (error) {
         watch.settle('cancelled');
@@ -220,7 +221,7 @@ export class ZooKeeperDriver implements Driver {
     return this.#run(`children ${dir}`, options.signal, async (call) => {
       const server = this.#ns.toServer(dir);
       if (options.watch !== true) {
-        const listed = await withRetries(call, () => childrenOf(call, server));
+        const [, listed] = await withRetries(call, () => Promise.all([syncWith(call, server), childrenOf(call, server)]));
         return { nodes: listed === undefined ? [] : listing(dir, listed.names, listed.stat) };
       }
       // A missing directory is watched with `exists`, which fires when the directory is
@@ -234,7 +235,7 @@ export class ZooKeeperDriver implements Driver {
       });
       try {
         for (;;) {
-          const listed = await withRetries(call, () => childrenOf(call, server, watch.watcher));
+          const [, listed] = await withRetries(call, () => Promise.all([syncWith(call, server), childrenOf(call, server, watch.watcher)]));
           if (listed !== undefined) return { nodes: listing(dir, listed.names, listed.stat), changed: watch.changed };
           // No directory yet: watch for its creation (it is created with its first child).
           const seen = await withRetries(call, () => statOf(call, server, watch.watcher));
@@ -472,10 +473,10 @@ export class ZooKeeperDriver implements Driver {
     const named = splitToken(token);
     if (seq > 0n && named.seq === seq) {
       if (forDelete && this.#createdBy(call.conn.session).get(path) === token) return { match: true, version: version ?? -1 };
-      const parent = await statOf(call, parentPath(path));
+      const [, parent] = await Promise.all([syncWith(call, path), statOf(call, parentPath(path))]);
       return { match: parent !== undefined && BigInt(parent.czxid) === named.parentCzxid, version: version ?? -1 };
     }
-    const stat = await statOf(call, path);
+    const [, stat] = await Promise.all([syncWith(call, path), statOf(call, path)]);
     if (stat === undefined || plainToken(stat) !== token) return { match: false, version: -1 };
     if (version !== undefined && stat.version !== version) throw call.fail(Code.BAD_VERSION);
     return { match: true, version: stat.version };

@@ -43,6 +43,7 @@ export interface NativeClient {
   a_set(path: string, data: Buffer, version: number, done: Completion<[Stat]>): number;
   a_delete_(path: string, version: number, done: Completion<[]>): number;
   add_auth(scheme: string, auth: string, done: Completion<[]>): number;
+  a_sync(path: string, done: Completion<[string]>): number;
   /** Connection state (see {@link State}). */
   readonly state: number;
   /** Session id, hexadecimal. */

@@ -111,3 +111,13 @@ export async function deleteNode(call: Call, path: string, version: number): Pro
   const { rc } = await expect<[]>(call, FOUND_OR_MISSING, (zk, done) => zk.a_delete_(path, version, done));
   return rc === Code.OK;
 }
+
+/**
+ * `sync`: makes the connected server catch up with the leader before the requests sent after
+ * it on this connection are answered. A ZooKeeper member serves reads from its own copy,
+ * which may lag writes another client made through another member; sent together with a
+ * read (one round trip), it makes the read see every write completed before it.
+ */
+export async function syncWith(call: Call, path: string): Promise<void> {
+  await expect<[string]>(call, FOUND_OR_MISSING, (zk, done) => zk.a_sync(path, done));
+}
