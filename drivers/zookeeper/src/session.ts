@@ -208,7 +208,7 @@ export class Connection {
  */
 function attempt(config: ConnectionConfig, ms: number, signal: AbortSignal): Promise<{ zk: NativeClient; connected: boolean }> {
   const zk = newNativeClient();
-  const hosts = config.hosts.map(({ host, port }) => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`)).join(',');
+  const hosts = connectString(config);
   return new Promise<{ zk: NativeClient; connected: boolean }>((resolve, reject) => {
     const finish = (): void => {
       clearTimeout(timer);
@@ -246,4 +246,16 @@ function attempt(config: ConnectionConfig, ms: number, signal: AbortSignal): Pro
       fail(new CoordError('UNAVAILABLE', `zookeeper ${config.redacted}: cannot start the client`, { cause: error }));
     }
   });
+}
+
+/**
+ * The C client's host list: every host twice. Once the C client has tried every address it
+ * asks to wait before the next attempt (a sixtieth of the session timeout), but the addon
+ * then stops driving the handle until its timer next fires — up to a third of the session
+ * timeout later, or never for a handle that has not connected yet. With each host listed
+ * twice, a connection that drops is retried on the same server at once.
+ */
+function connectString(config: ConnectionConfig): string {
+  const hosts = config.hosts.map(({ host, port }) => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`));
+  return [...hosts, ...hosts].join(',');
 }
