@@ -50,6 +50,9 @@ const NO_CONTACT: ReadonlySet<number> = new Set<number>([
   Code.INVALID_STATE,
 ]);
 
+/** How often each host is listed for the C client (see {@link connectString}). */
+const HOST_COPIES = 2;
+
 /** Shortest wait for one handle to connect before it is replaced. */
 const MIN_ATTEMPT_MS = 1_000;
 
@@ -95,10 +98,11 @@ export class Connection {
 
   /**
    * Opens a handle to `config.hosts` and waits for its session, within `connectTimeout`.
-   * A handle that has not connected after a third of that is replaced by a fresh one (a new
-   * socket, hosts in a new random order): the C client waits two thirds of the session
-   * timeout on a server that accepted the connection but does not answer, longer than the
-   * whole connect budget.
+   * A handle that has not connected after a third of that gets a fresh one beside it (hosts
+   * in a new random order): the addon never drives a new handle again once the C client asks
+   * to pause between rounds of hosts (see {@link connectString}), and the C client waits two
+   * thirds of the session timeout on a server that accepts the connection but does not
+   * answer — either is longer than the whole connect budget.
    * @param heartbeatPath the server path the heartbeat reads (the namespace root)
    * @throws CoordError `UNAVAILABLE` when no server answers in time; `AUTH_FAILED`; the
    *   signal's reason.
@@ -107,8 +111,8 @@ export class Connection {
     const { sessionTimeout, connectTimeout } = config.settings;
     const until = monotonicNow() + connectTimeout;
     const attemptMs = Math.max(MIN_ATTEMPT_MS, connectTimeout / 3);
-    // A stuck handle stays open until the next one is done: closing it first would let the
-    // next handle's socket reuse its file descriptor, which the addon may still be polling.
+    // A stuck handle stays open until the next one is done, so the next one's socket does
+    // not reuse the descriptor the addon may still be polling for it.
     const stuck: NativeClient[] = [];
     try {
       for (;;) {
@@ -249,13 +253,14 @@ function attempt(config: ConnectionConfig, ms: number, signal: AbortSignal): Pro
 }
 
 /**
- * The C client's host list: every host twice. Once the C client has tried every address it
+ * The C client's host list: every host, several times over. Once the C client has tried every address it
  * asks to wait before the next attempt (a sixtieth of the session timeout), but the addon
  * then stops driving the handle until its timer next fires — up to a third of the session
  * timeout later, or never for a handle that has not connected yet. With each host listed
- * twice, a connection that drops is retried on the same server at once.
+ * {@link HOST_COPIES} times, a connection that drops is retried at once, and only one
+ * failure in that many ends a round.
  */
 function connectString(config: ConnectionConfig): string {
   const hosts = config.hosts.map(({ host, port }) => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`));
-  return [...hosts, ...hosts].join(',');
+  return Array.from({ length: HOST_COPIES }, () => hosts).flat().join(',');
 }
