@@ -15,7 +15,6 @@ import {
   isCoordError,
   joinPath,
   linkSignals,
-  parentPath,
   raceAbort,
   sleep,
   throwIfAborted,
@@ -47,12 +46,10 @@ import {
   plainToken,
   sequenceOf,
   sequentialToken,
-  splitToken,
   toBuffer,
 } from './nodes.js';
 import {
   childrenOf,
-  createRaw,
   dataOf,
   deleteNode,
   expect,
@@ -66,17 +63,11 @@ import {
 import { Connection } from './session.js';
 import { SessionView } from './session-view.js';
 import { WatchRegistry, type ArmedWatch } from './watches.js';
+import { createNode, ensureDir, findAttempt, matchToken, provablyOurs } from './writes.js';
 
-const EMPTY = Buffer.alloc(0);
 /** Backoff between attempts to open a fresh session after an expiry. */
 const REOPEN_FIRST_MS = 100;
 const REOPEN_MAX_MS = 2_000;
-
-/** The outcome of a token check: whether `path` holds the token's node, and the version to write with. */
-interface TokenMatch {
-  readonly match: boolean;
-  readonly version: number;
-}
 
 /**
  * A Coord driver on a ZooKeeper ensemble. Open it with {@link createDriver} (or
@@ -133,10 +124,10 @@ export class ZooKeeperDriver implements Driver {
       let unknown = false;
       await withRetries(call, async () => {
         try {
-          await this.#createNode(call, server, data, ephemeral ? CreateFlag.EPHEMERAL : CreateFlag.PERSISTENT, options.requireParent === true);
+          await createNode(call, server, data, ephemeral ? CreateFlag.EPHEMERAL : CreateFlag.PERSISTENT, options.requireParent === true, this.#ns.root);
         } catch (error) {
           if (isConnectionLoss(error)) unknown = true;
-          else if (unknown && isCoordError(error, 'NODE_EXISTS') && (await this.#provablyOurs(call, server, ephemeral))) return;
+          else if (unknown && isCoordError(error, 'NODE_EXISTS') && (await provablyOurs(call, server, ephemeral, this.#createdBy(call.conn.session).get(server)))) return;
           throw error;
         }
       });
@@ -165,11 +156,11 @@ export class ZooKeeperDriver implements Driver {
         if (unknown) {
           // Curator's protected mode: the lost create may have made our node; find it by
           // the caller's per-attempt prefix, and adopt it only if this session owns it.
-          const adopted = await this.#findAttempt(call, serverDir, prefix, ephemeral);
+          const adopted = await findAttempt(call, serverDir, prefix, ephemeral);
           if (adopted !== undefined) return adopted;
         }
         try {
-          return await this.#createNode(call, joinPath(serverDir, prefix), data, flags, options.requireParent === true);
+          return await createNode(call, joinPath(serverDir, prefix), data, flags, options.requireParent === true, this.#ns.root);
         } catch (error) {
           // Without a prefix a retry could not tell our node from another: outcome unknown.
           if (isConnectionLoss(error) && prefix !== '') unknown = true;
@@ -293,7 +284,7 @@ export class ZooKeeperDriver implements Driver {
         return stat.version;
       }
       return withRetries(call, async () => {
-        const check = await this.#checkToken(call, server, token, options.version, false);
+        const check = await matchToken(call, server, token, options.version);
         if (!check.match) throw new CoordError('NO_NODE', `${call.label}: the node of token ${token} is gone`);
         return (await setData(call, server, toBuffer(data), check.version)).version;
       });
@@ -318,7 +309,7 @@ export class ZooKeeperDriver implements Driver {
       }
       let unknown = false;
       const deleted = await withRetries(call, async () => {
-        const check = await this.#checkToken(call, server, token, options.version, true);
+        const check = await matchToken(call, server, token, options.version, created.get(server));
         if (!check.match) return unknown; // ours is gone — by our own lost delete, if one was sent
         try {
           return (await deleteNode(call, server, check.version)) || unknown;
@@ -402,86 +393,6 @@ export class ZooKeeperDriver implements Driver {
     }
   }
 
-  /**
-   * Creates `path` (ZooKeeper appends the sequence when `flags` ask for it) and returns the
-   * server path it got. Missing parents are created as container nodes (the server deletes
-   * them once they are empty again) unless `requireParent`.
-   */
-  async #createNode(call: Call, path: string, data: Uint8Array, flags: number, requireParent: boolean): Promise<string> {
-    for (let attempt = 0; ; attempt += 1) {
-      const { rc, path: made } = await createRaw(call, path, toBuffer(data), flags);
-      if (made !== undefined) return made;
-      // A container parent may be reaped between our parent create and this one: try again.
-      if (rc !== Code.NO_NODE || requireParent || attempt >= 3) throw call.fail(rc);
-      await this.#ensureDir(call, parentPath(path));
-    }
-  }
-
-  /** Creates a directory and its missing ancestors: containers, except the namespace root. */
-  async #ensureDir(call: Call, dir: string): Promise<void> {
-    if (dir === '/') return;
-    const flags = this.#ns.root.startsWith(dir) ? CreateFlag.PERSISTENT : CreateFlag.CONTAINER;
-    for (let attempt = 0; ; attempt += 1) {
-      const { rc } = await createRaw(call, dir, EMPTY, flags);
-      if (rc === Code.OK || rc === Code.NODE_EXISTS) return;
-      if (rc !== Code.NO_NODE) throw call.fail(rc);
-      if (attempt >= 3) throw call.fail(rc);
-      await this.#ensureDir(call, parentPath(dir));
-    }
-  }
-
-  /**
-   * After a lost create reply, whether the node at `path` is the one our create made: only
-   * an ephemeral node of this very session whose creation this session did not already
-   * know of (by its `czxid`) qualifies. A persistent node carries no owner, so it is never
-   * provably ours, and the create reports `NODE_EXISTS`.
-   */
-  async #provablyOurs(call: Call, path: string, ephemeral: boolean): Promise<boolean> {
-    if (!ephemeral) return false;
-    const stat = await statOf(call, path);
-    if (stat === undefined || stat.ephemeralOwner !== call.conn.session.id) return false;
-    return this.#createdBy(call.conn.session).get(path) !== plainToken(stat);
-  }
-
-  /**
-   * Protected-mode recovery: the server path of a child of `dir` named `prefix` + sequence
-   * that this attempt made, if any. An ephemeral candidate must belong to the call's session
-   * (a node of an older session is not ours: CURATOR-498).
-   */
-  async #findAttempt(call: Call, dir: string, prefix: string, ephemeral: boolean): Promise<string | undefined> {
-    const listed = await childrenOf(call, dir);
-    const candidates = (listed?.names ?? []).filter((name) => name.length === prefix.length + 10 && name.startsWith(prefix) && sequenceOf(name) > 0n);
-    for (const name of candidates) {
-      const path = joinPath(dir, name);
-      if (!ephemeral) return path;
-      if ((await statOf(call, path))?.ephemeralOwner === call.conn.session.id) return path;
-    }
-    return undefined;
-  }
-
-  /**
-   * Whether `path` holds the node whose create returned `token`, and the version to write
-   * with. A sequential token names a directory incarnation (its `czxid`) and a sequence,
-   * and a sequence is never reused within one incarnation; so the check reads the
-   * directory's stat — or nothing at all for a delete of an ephemeral node this session
-   * created (it cannot have been replaced unless someone deleted it and the directory was
-   * reaped and re-created meanwhile). A plain token is the node's `czxid`, read from its stat.
-   * @throws CoordError `BAD_VERSION` if `version` is given and does not match.
-   */
-  async #checkToken(call: Call, path: string, token: bigint, version: number | undefined, forDelete: boolean): Promise<TokenMatch> {
-    const seq = sequenceOf(baseName(path));
-    const named = splitToken(token);
-    if (seq > 0n && named.seq === seq) {
-      if (forDelete && this.#createdBy(call.conn.session).get(path) === token) return { match: true, version: version ?? -1 };
-      const [, parent] = await Promise.all([syncWith(call, path), statOf(call, parentPath(path))]);
-      return { match: parent !== undefined && BigInt(parent.czxid) === named.parentCzxid, version: version ?? -1 };
-    }
-    const [, stat] = await Promise.all([syncWith(call, path), statOf(call, path)]);
-    if (stat === undefined || plainToken(stat) !== token) return { match: false, version: -1 };
-    if (version !== undefined && stat.version !== version) throw call.fail(Code.BAD_VERSION);
-    return { match: true, version: stat.version };
-  }
-
   #createdBy(session: ManagedSession): Map<string, bigint> {
     let created = this.#created.get(session);
     if (created === undefined) this.#created.set(session, (created = new Map()));
@@ -537,7 +448,7 @@ export class ZooKeeperDriver implements Driver {
       await expect<[]>(call, [Code.OK], (zk, done) => zk.add_auth('digest', credentials, done));
     }
     try {
-      if (this.#ns.root !== '/') await withRetries(call, () => this.#ensureDir(call, this.#ns.root));
+      if (this.#ns.root !== '/') await withRetries(call, () => ensureDir(call, this.#ns.root, this.#ns.root));
       await withRetries(call, () => childrenOf(call, this.#ns.root));
     } catch (error) {
       if (!isCoordError(error, 'AUTH_FAILED')) throw error;
