@@ -8,7 +8,9 @@ import { Code } from './native.js';
 
 const BY_CODE: ReadonlyMap<number, ErrorCode> = new Map<number, ErrorCode>([
   [Code.CONNECTION_LOSS, 'CONNECTION_LOSS'],
-  [Code.OPERATION_TIMEOUT, 'TIMEOUT'],
+  // The C client fails the requests in flight with this code when it gives up on a silent
+  // connection: like a connection loss, their outcome is unknown.
+  [Code.OPERATION_TIMEOUT, 'CONNECTION_LOSS'],
   [Code.NO_NODE, 'NO_NODE'],
   [Code.NODE_EXISTS, 'NODE_EXISTS'],
   [Code.BAD_VERSION, 'BAD_VERSION'],

@@ -8,7 +8,7 @@ const context = { url: 'zookeeper://alice:***@h1:2181/app', what: 'create /a' };
 describe('toCoordError', () => {
   it.each([
     [Code.CONNECTION_LOSS, 'CONNECTION_LOSS', true],
-    [Code.OPERATION_TIMEOUT, 'TIMEOUT', true],
+    [Code.OPERATION_TIMEOUT, 'CONNECTION_LOSS', true],
     [Code.NO_NODE, 'NO_NODE', false],
     [Code.NODE_EXISTS, 'NODE_EXISTS', false],
     [Code.BAD_VERSION, 'BAD_VERSION', false],
