@@ -35,7 +35,11 @@ export default {
     {
       ...withServers,
       displayName: 'zookeeper',
-      testMatch: ['<rootDir>/test/conformance/dist/test/zookeeper.test.js', '<rootDir>/test/conformance/dist/test/zookeeper-ensemble.test.js'],
+      testMatch: [
+        '<rootDir>/test/conformance/dist/test/zookeeper.test.js',
+        '<rootDir>/test/conformance/dist/test/zookeeper-ensemble.test.js',
+        '<rootDir>/test/conformance/dist/test/zookeeper-driver.test.js',
+      ],
     },
     {
       ...withServers,

@@ -45,8 +45,13 @@ describe('connect', () => {
     coord.off('state', listener);
   });
 
+  it('loads the zookeeper driver lazily: with nothing listening, UNAVAILABLE within connectTimeout', async () => {
+    const error = await rejectedCoordError(connect('zookeeper://127.0.0.1:1?connectTimeout=300'));
+    expect(isCoordError(error, 'UNAVAILABLE')).toBe(true);
+    expect(error.message).toContain('zookeeper://127.0.0.1:1');
+  });
+
   it.each([
-    ['zookeeper://localhost:2181', '@coord/zookeeper'],
     ['etcd://localhost:2379', '@coord/etcd'],
     ['etcds://localhost:2379', '@coord/etcd'],
   ])('rejects %s with UNSUPPORTED while its driver is not built', async (url, pkg) => {

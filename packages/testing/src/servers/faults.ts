@@ -72,6 +72,9 @@ function sessionPassword(password: string | Uint8Array): Uint8Array {
   return Buffer.from(password, 'hex');
 }
 
+/** Takeovers tried while the session's owner keeps taking it back. */
+const TAKEOVER_ATTEMPTS = 50;
+
 /**
  * Expires a ZooKeeper session now, as the server would after its timeout.
  * @param sessionId the session id in hexadecimal (`0x…` optional), or as a bigint.
@@ -91,15 +94,20 @@ export async function expireZooKeeperSession(
   const id = parseZooKeeperSessionId(sessionId);
   const secret = sessionPassword(password);
   return onAnyMember(target, 'expire a ZooKeeper session', options, async (endpoint, signal) => {
-    let wire: ZooKeeperWire;
-    try {
-      wire = await ZooKeeperWire.connect(endpoint, { sessionId: id, password: secret }, signal);
-    } catch (error) {
-      if (error instanceof CoordError && error.code === 'SESSION_EXPIRED') return false;
-      throw error;
+    // An owner that reconnects at once (the C client does) takes its session back, and the
+    // server then closes our connection and drops our closeSession as coming from a stale
+    // connection — or applies it and closes before replying. So take over again until the
+    // closeSession is confirmed, or the server refuses the session: we ended it.
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        const wire = await ZooKeeperWire.connect(endpoint, { sessionId: id, password: secret }, signal);
+        await wire.closeSession(signal);
+        return true;
+      } catch (error) {
+        if (error instanceof CoordError && error.code === 'SESSION_EXPIRED') return attempt > 1;
+        if (attempt >= TAKEOVER_ATTEMPTS || signal.aborted) throw error;
+      }
     }
-    await wire.closeSession(signal);
-    return true;
   });
 }
 

@@ -1,0 +1,532 @@
+/**
+ * The ZooKeeper driver: the Coord driver contract on the Apache ZooKeeper C client (through
+ * the `zookeeper` npm package). Requests per operation (the README has the table):
+ * `create` 2, `createSequential` 2, `get`/`children` 2 (a `sync` sent with the read, which
+ * makes it see writes made through other members; `get` with a watch 3), `set`/`delete` 1
+ * (+2 with a `token`, except a delete of a sequential ephemeral node this session made).
+ */
+import {
+  CoordError,
+  MAX_NODE_DATA_BYTES,
+  baseName,
+  abortReason,
+  callSignal,
+  isBytes,
+  isCoordError,
+  joinPath,
+  linkSignals,
+  raceAbort,
+  sleep,
+  throwIfAborted,
+  validateName,
+  validatePath,
+  type Capabilities,
+  type ChildrenResult,
+  type ConnectionConfig,
+  type CreateOptions,
+  type Driver,
+  type GetResult,
+  type ManagedSession,
+  type NodeData,
+  type NodeRef,
+  type ReadOptions,
+  type SequentialCreated,
+  type Session,
+  type SessionStateChange,
+  type VersionOptions,
+} from '@coord/core';
+import { toCoordError } from './errors.js';
+import { Code, CreateFlag, EventType, type Stat } from './native.js';
+import {
+  Namespace,
+  checkSequentialPrefix,
+  createdRef,
+  listing,
+  ownerOf,
+  plainToken,
+  sequenceOf,
+  sequentialToken,
+  toBuffer,
+} from './nodes.js';
+import {
+  childrenOf,
+  dataOf,
+  deleteNode,
+  expect,
+  isConnectionLoss,
+  setData,
+  statOf,
+  syncWith,
+  withRetries,
+  type Call,
+} from './requests.js';
+import { Connection } from './session.js';
+import { SessionView } from './session-view.js';
+import { WatchRegistry, type ArmedWatch } from './watches.js';
+import { createNode, ensureDir, findAttempt, matchToken, provablyOurs } from './writes.js';
+
+/** Backoff between attempts to open a fresh session after an expiry. */
+const REOPEN_FIRST_MS = 100;
+const REOPEN_MAX_MS = 2_000;
+
+/**
+ * A Coord driver on a ZooKeeper ensemble. Open it with {@link createDriver} (or
+ * `connect('zookeeper://…')`).
+ */
+export class ZooKeeperDriver implements Driver {
+  readonly name = 'zookeeper' as const;
+  readonly capabilities: Capabilities = Object.freeze({ linearizable: true, tokensSurviveFailover: true });
+  readonly #config: ConnectionConfig;
+  readonly #ns: Namespace;
+  readonly #listeners = new Set<(change: SessionStateChange) => void>();
+  readonly #watches = new WatchRegistry();
+  /** Ephemeral nodes each session created (server path → token), for lost-reply recovery and token deletes. */
+  readonly #created = new WeakMap<ManagedSession, Map<string, bigint>>();
+  readonly #stop = new AbortController();
+  #conn!: Connection;
+  /** What `session` returns: the current session's view, or the next one's while it opens. */
+  #view!: SessionView;
+  #reopening: Promise<Connection> | undefined;
+  #closed = false;
+
+  private constructor(config: ConnectionConfig) {
+    this.#config = config;
+    this.#ns = new Namespace(config.namespace);
+  }
+
+  /**
+   * Connects to the ensemble and opens the first session, within `connectTimeout`.
+   * @throws CoordError `UNAVAILABLE` (no server answered), `AUTH_FAILED`.
+   */
+  static async connect(config: ConnectionConfig): Promise<ZooKeeperDriver> {
+    const driver = new ZooKeeperDriver(config);
+    driver.#conn = await driver.#open();
+    driver.#view = SessionView.of(driver.#conn.session);
+    return driver;
+  }
+
+  get session(): Session {
+    return this.#view;
+  }
+
+  /** The current session's password, hexadecimal: for test fault hooks that take over a session. */
+  sessionPassword(): string {
+    return this.#conn.password();
+  }
+
+  async create(path: string, data: Uint8Array, options: CreateOptions = {}): Promise<NodeRef> {
+    validatePath(path);
+    if (path === '/') throw new CoordError('INVALID_ARGUMENT', `zookeeper: cannot create the root`);
+    checkData(data, path);
+    const ephemeral = options.ephemeral === true;
+    return this.#run(`create ${path}`, undefined, async (call) => {
+      const server = this.#ns.toServer(path);
+      let unknown = false;
+      await withRetries(call, async () => {
+        try {
+          await createNode(call, server, data, ephemeral ? CreateFlag.EPHEMERAL : CreateFlag.PERSISTENT, options.requireParent === true, this.#ns.root);
+        } catch (error) {
+          if (isConnectionLoss(error)) unknown = true;
+          else if (unknown && isCoordError(error, 'NODE_EXISTS') && (await provablyOurs(call, server, ephemeral, this.#createdBy(call.conn.session).get(server)))) return;
+          throw error;
+        }
+      });
+      const stat = await withRetries(call, () => statOf(call, server));
+      if (stat === undefined) {
+        throw new CoordError('NO_NODE', `zookeeper ${this.#config.redacted}: ${path} was deleted before its token could be read`);
+      }
+      const token = plainToken(stat);
+      if (ephemeral) this.#createdBy(call.conn.session).set(server, token);
+      return createdRef(path, 0n, token, ownerOf(stat));
+    });
+  }
+
+  async createSequential(dir: string, prefix: string, data: Uint8Array, options: CreateOptions = {}): Promise<SequentialCreated> {
+    validatePath(dir, 'directory');
+    if (prefix !== '') validateName(prefix, 'prefix');
+    const badPrefix = checkSequentialPrefix(prefix);
+    if (badPrefix !== undefined) throw new CoordError('INVALID_ARGUMENT', `zookeeper: prefix ${JSON.stringify(prefix)} ${badPrefix}`);
+    checkData(data, joinPath(dir, prefix));
+    const ephemeral = options.ephemeral === true;
+    const flags = CreateFlag.SEQUENCE | (ephemeral ? CreateFlag.EPHEMERAL : CreateFlag.PERSISTENT);
+    return this.#run(`createSequential ${joinPath(dir, prefix)}`, undefined, async (call) => {
+      const serverDir = this.#ns.toServer(dir);
+      let unknown = false;
+      const made = await withRetries(call, async () => {
+        if (unknown) {
+          // Curator's protected mode: the lost create may have made our node; find it by
+          // the caller's per-attempt prefix, and adopt it only if this session owns it.
+          const adopted = await findAttempt(call, serverDir, prefix, ephemeral);
+          if (adopted !== undefined) return adopted;
+        }
+        try {
+          return await createNode(call, joinPath(serverDir, prefix), data, flags, options.requireParent === true, this.#ns.root);
+        } catch (error) {
+          // Without a prefix a retry could not tell our node from another: outcome unknown.
+          if (isConnectionLoss(error) && prefix !== '') unknown = true;
+          else if (isConnectionLoss(error)) throw new CoordError('CONNECTION_LOSS', `${call.label}: outcome unknown (reply lost)`, { cause: error });
+          throw error;
+        }
+      });
+      const listed = await withRetries(call, () => childrenOf(call, serverDir));
+      if (listed === undefined) {
+        throw new CoordError('NO_NODE', `${call.label}: the directory vanished right after the create`);
+      }
+      const name = baseName(made);
+      const seq = sequenceOf(name);
+      const token = sequentialToken(listed.stat, seq);
+      if (ephemeral) this.#createdBy(call.conn.session).set(made, token);
+      const node = createdRef(joinPath(dir, name), seq, token, ephemeral ? call.conn.session.id : undefined);
+      return { node, siblings: listing(dir, listed.names, listed.stat) };
+    });
+  }
+
+  async get(path: string, options: ReadOptions = {}): Promise<GetResult> {
+    validatePath(path);
+    return this.#run(`get ${path}`, options.signal, async (call) => {
+      const server = this.#ns.toServer(path);
+      if (options.watch !== true) {
+        const [, got] = await withRetries(call, () => Promise.all([syncWith(call, server), dataOf(call, server)]));
+        return got === undefined ? {} : { node: nodeData(path, got.stat, got.data) };
+      }
+      const watch = this.#watches.arm(call.conn.session, options.signal);
+      try {
+        // `getData` sets a watch only on a node that exists, `exists` also on a missing one
+        // (it fires when the node is created). Both are sent at once — one round trip,
+        // which matters to a waiter racing the creation it waits for — with one watcher;
+        // the server keeps one watch for the path. Processed in order: if the node came or
+        // went between the two, the watch fires for it and the caller re-reads.
+        const [, , got] = await withRetries(call, () =>
+          Promise.all([syncWith(call, server), statOf(call, server, watch.watcher), dataOf(call, server, watch.watcher)]),
+        );
+        return got === undefined ? { changed: watch.changed } : { node: nodeData(path, got.stat, got.data), changed: watch.changed };
+      } catch (error) {
+        watch.settle('cancelled');
+        throw error;
+      }
+    });
+  }
+
+  async children(dir: string, options: ReadOptions = {}): Promise<ChildrenResult> {
+    validatePath(dir, 'directory');
+    return this.#run(`children ${dir}`, options.signal, async (call) => {
+      const server = this.#ns.toServer(dir);
+      if (options.watch !== true) {
+        const [, listed] = await withRetries(call, () => Promise.all([syncWith(call, server), childrenOf(call, server)]));
+        return { nodes: listed === undefined ? [] : listing(dir, listed.names, listed.stat) };
+      }
+      // A missing directory is watched with `exists`, which fires when the directory is
+      // created — by the first child's create, one request before the child itself exists.
+      // That event re-arms the watch on the children instead of waking the caller early.
+      const conn = call.conn;
+      const watch = this.#watches.arm(conn.session, options.signal, (type) => {
+        if (type !== EventType.CREATED) return false;
+        void this.#watchNewDirectory(conn, server, watch);
+        return true;
+      });
+      try {
+        for (;;) {
+          const [, listed] = await withRetries(call, () => Promise.all([syncWith(call, server), childrenOf(call, server, watch.watcher)]));
+          if (listed !== undefined) return { nodes: listing(dir, listed.names, listed.stat), changed: watch.changed };
+          // No directory yet: watch for its creation (it is created with its first child).
+          const seen = await withRetries(call, () => statOf(call, server, watch.watcher));
+          if (seen === undefined) return { nodes: [], changed: watch.changed };
+        }
+      } catch (error) {
+        watch.settle('cancelled');
+        throw error;
+      }
+    });
+  }
+
+  /**
+   * A watched directory was created: watch its children, and settle at once if it already
+   * has some. Runs outside any caller's call, under the operation deadline and the session;
+   * on any failure the watch settles `changed` and the caller re-reads.
+   */
+  async #watchNewDirectory(conn: Connection, server: string, watch: ArmedWatch): Promise<void> {
+    const what = `watching ${this.#ns.fromServer(server)}`;
+    const label = `zookeeper ${this.#config.redacted}: ${what}`;
+    const timeout = this.#config.settings.operationTimeout;
+    using deadline = callSignal({ timeout }, label);
+    using linked = linkSignals(deadline.signal, conn.session.signal);
+    const call: Call = { conn, signal: linked.signal, timeout, label, fail: (rc) => toCoordError(rc, { url: this.#config.redacted, what }) };
+    try {
+      while (!watch.settled) {
+        const listed = await withRetries(call, () => childrenOf(call, server, watch.watcher));
+        if (listed !== undefined) {
+          if (listed.names.length > 0) watch.settle('changed');
+          return;
+        }
+        // Gone again before we looked: wait for the next creation (or settle if it is back).
+        if ((await withRetries(call, () => statOf(call, server, watch.watcher))) === undefined) return;
+      }
+    } catch {
+      watch.settle('changed');
+    }
+  }
+
+  /**
+   * {@inheritDoc Driver.set}
+   * With `token`, the driver first reads the node's stat (a sequential node: its
+   * directory's) and compares it with the token, then writes conditioned on the version it
+   * read: ZooKeeper cannot condition a write on a node's creation, so this is two requests,
+   * not one atomic step (see the README).
+   */
+  async set(path: string, data: Uint8Array, options: VersionOptions = {}): Promise<number> {
+    validatePath(path);
+    checkData(data, path);
+    const token = checkToken(options.token, path);
+    return this.#run(`set ${path}`, undefined, async (call) => {
+      const server = this.#ns.toServer(path);
+      if (token === undefined) {
+        const stat = await this.#once(call, () => setData(call, server, toBuffer(data), options.version ?? -1));
+        return stat.version;
+      }
+      return withRetries(call, async () => {
+        const check = await matchToken(call, server, token, options.version);
+        if (!check.match) throw new CoordError('NO_NODE', `${call.label}: the node of token ${token} is gone`);
+        return (await setData(call, server, toBuffer(data), check.version)).version;
+      });
+    });
+  }
+
+  /**
+   * {@inheritDoc Driver.delete}
+   * With `token`, the delete is repeated after a lost reply until it is confirmed or the
+   * session ends; the token check is a read before the delete (not atomic, see the README).
+   */
+  async delete(path: string, options: VersionOptions = {}): Promise<boolean> {
+    validatePath(path);
+    const token = checkToken(options.token, path);
+    return this.#run(`delete ${path}`, undefined, async (call) => {
+      const server = this.#ns.toServer(path);
+      const created = this.#createdBy(call.conn.session);
+      if (token === undefined) {
+        const deleted = await this.#once(call, () => deleteNode(call, server, options.version ?? -1));
+        created.delete(server);
+        return deleted;
+      }
+      let unknown = false;
+      const deleted = await withRetries(call, async () => {
+        const check = await matchToken(call, server, token, options.version, created.get(server));
+        if (!check.match) return unknown; // ours is gone — by our own lost delete, if one was sent
+        try {
+          return (await deleteNode(call, server, check.version)) || unknown;
+        } catch (error) {
+          if (isConnectionLoss(error) || isCoordError(error, 'TIMEOUT')) unknown = true;
+          throw error;
+        }
+      }, true);
+      created.delete(server);
+      return deleted;
+    });
+  }
+
+  onSessionState(listener: (change: SessionStateChange) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#stop.abort(new CoordError('CLOSED', `zookeeper ${this.#config.redacted}: driver closed`));
+    const conn = this.#conn;
+    conn.session.close();
+    this.#watches.endSession(conn.session);
+    conn.close();
+    this.#view.close(this.#stop.signal.reason as CoordError);
+    await this.#reopening?.catch(() => undefined);
+  }
+
+  toJSON(): { name: string; url: string; session: string } {
+    return { name: this.name, url: this.#config.redacted, session: this.#view.id };
+  }
+
+  // ---- calls ----------------------------------------------------------------------------
+
+  /**
+   * Runs one driver call bound to the current session (waiting for a fresh one if the last
+   * expired), under the operation deadline — or, for `untilSessionEnds`, only the session's
+   * life — and maps every failure to a `CoordError`.
+   */
+  async #run<T>(what: string, userSignal: AbortSignal | undefined, body: (call: Call) => Promise<T>): Promise<T> {
+    if (this.#closed) throw new CoordError('CLOSED', `zookeeper ${this.#config.redacted}: ${what}: driver is closed`);
+    const label = `zookeeper ${this.#config.redacted}: ${what}`;
+    // A caller's signal is linked as it is, so its reason (a recipe's SESSION_EXPIRED, a
+    // plain abort as ABORTED) is what the call rejects with.
+    // The session's signal (aborted with CLOSED by close()) ends calls; a call still waiting
+    // for a fresh session ends when the opening is given up on close.
+    using outer = linkSignals(userSignal);
+    try {
+      throwIfAborted(outer.signal, label);
+      const conn = await this.#connection(outer.signal);
+      using linked = linkSignals(outer.signal, conn.session.signal);
+      const call: Call = {
+        conn,
+        signal: linked.signal,
+        timeout: this.#config.settings.operationTimeout,
+        label,
+        fail: (rc) => toCoordError(rc, { url: this.#config.redacted, what }),
+      };
+      try {
+        return await body(call);
+      } catch (error) {
+        // p-retry rejects with the signal's raw reason; give it the shape every caller expects.
+        if (linked.signal.aborted && error === linked.signal.reason) throw abortReason(linked.signal, label);
+        throw error;
+      }
+    } catch (error) {
+      if (outer.signal.aborted && error === outer.signal.reason) throw abortReason(outer.signal, label);
+      throw toCoordError(error, { url: this.#config.redacted, what });
+    }
+  }
+
+  /** A write that is not repeated: a lost reply is reported as `CONNECTION_LOSS` (outcome unknown). */
+  async #once<R>(call: Call, send: () => Promise<R>): Promise<R> {
+    try {
+      return await send();
+    } catch (error) {
+      if (!isConnectionLoss(error)) throw error;
+      throw new CoordError('CONNECTION_LOSS', `${call.label}: outcome unknown (reply lost); not repeated without a token`, { cause: error });
+    }
+  }
+
+  #createdBy(session: ManagedSession): Map<string, bigint> {
+    let created = this.#created.get(session);
+    if (created === undefined) this.#created.set(session, (created = new Map()));
+    return created;
+  }
+
+  // ---- sessions -------------------------------------------------------------------------
+
+  /** The connection of the current session; after an expiry, the fresh one once it is open. */
+  async #connection(signal: AbortSignal): Promise<Connection> {
+    const reopening = this.#reopening;
+    if (reopening === undefined) return this.#conn;
+    const { connectTimeout } = this.#config.settings;
+    using wait = callSignal({ timeout: connectTimeout }, 'waiting for a fresh session', signal);
+    try {
+      return await raceAbort(reopening, wait.signal, `zookeeper ${this.#config.redacted}: opening a fresh session`);
+    } catch (error) {
+      if (signal.aborted) throw error;
+      if (this.#closed) throw new CoordError('CLOSED', `zookeeper ${this.#config.redacted}: driver closed while a fresh session was opening`);
+      throw new CoordError('UNAVAILABLE', `zookeeper ${this.#config.redacted}: no fresh session within ${connectTimeout} ms`, { cause: error });
+    }
+  }
+
+  /** Opens a connection, authenticates, and makes sure the namespace exists and is readable. */
+  async #open(): Promise<Connection> {
+    const conn = await Connection.open(this.#config, this.#ns.root, {
+      onChange: (change) => {
+        // Only the current session's changes; listeners see the view recipes hold.
+        if (change.session === this.#view?.managed) this.#notify({ ...change, session: this.#view });
+      },
+      onLost: (lost, why) => this.#sessionLost(lost, why),
+    }, this.#stop.signal);
+    try {
+      await this.#prepare(conn);
+      return conn;
+    } catch (error) {
+      conn.close();
+      throw error;
+    }
+  }
+
+  async #prepare(conn: Connection): Promise<void> {
+    const what = 'opening the session';
+    const label = `zookeeper ${this.#config.redacted}: ${what}`;
+    const timeout = this.#config.settings.connectTimeout;
+    using deadline = callSignal({ timeout }, label, this.#stop.signal);
+    const call: Call = { conn, signal: deadline.signal, timeout, label, fail: (rc) => toCoordError(rc, { url: this.#config.redacted, what }) };
+    const { username, password } = this.#config;
+    if (username !== undefined) {
+      // Digest credentials are never refused at login: ZooKeeper only compares them with
+      // the ACLs of the nodes a client touches. So the check below reads the namespace root.
+      const credentials = `${username}:${password?.reveal() ?? ''}`;
+      await expect<[]>(call, [Code.OK], (zk, done) => zk.add_auth('digest', credentials, done));
+    }
+    try {
+      if (this.#ns.root !== '/') await withRetries(call, () => ensureDir(call, this.#ns.root, this.#ns.root));
+      await withRetries(call, () => childrenOf(call, this.#ns.root));
+    } catch (error) {
+      if (!isCoordError(error, 'AUTH_FAILED')) throw error;
+      const who = username === undefined ? 'an anonymous client' : `user ${username}`;
+      throw new CoordError('AUTH_FAILED', `zookeeper ${this.#config.redacted}: ${who} may not use the namespace ${this.#ns.root} (wrong credentials?)`);
+    }
+  }
+
+  #sessionLost(conn: Connection, why: string): void {
+    if (conn !== this.#conn || conn.session.ended) {
+      conn.close();
+      return;
+    }
+    conn.session.expire(why);
+    this.#watches.endSession(conn.session);
+    conn.close();
+    if (!this.#closed) this.#reopen();
+  }
+
+  /** Opens a fresh session after an expiry, retrying (with backoff) until it opens or the driver closes. */
+  #reopen(): void {
+    const view = new SessionView(this.#config.settings.sessionTimeout);
+    const reopening = (async (): Promise<Connection> => {
+      for (let wait = REOPEN_FIRST_MS; ; wait = Math.min(wait * 2, REOPEN_MAX_MS)) {
+        if (this.#closed) throw this.#stop.signal.reason;
+        try {
+          const conn = await this.#open();
+          if (this.#closed) {
+            conn.close();
+            throw this.#stop.signal.reason;
+          }
+          this.#conn = conn;
+          view.bind(conn.session);
+          this.#reopening = undefined;
+          this.#notify({ session: view, previous: 'expired', state: 'connected' });
+          return conn;
+        } catch (error) {
+          if (this.#closed) throw error;
+          await sleep(wait, this.#stop.signal);
+        }
+      }
+    })();
+    reopening.catch(() => undefined);
+    this.#reopening = reopening;
+    this.#view = view;
+  }
+
+  #notify(change: SessionStateChange): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(change);
+      } catch (error) {
+        // A listener's bug must not break session bookkeeping; surface it asynchronously.
+        queueMicrotask(() => {
+          throw error;
+        });
+      }
+    }
+  }
+}
+
+function nodeData(path: string, stat: Stat, data: Buffer | null): NodeData {
+  const bytes = data === null ? new Uint8Array(0) : new Uint8Array(data);
+  const owner = ownerOf(stat);
+  return owner === undefined ? { path, data: bytes, version: stat.version } : { path, data: bytes, version: stat.version, owner };
+}
+
+function checkData(data: Uint8Array, path: string): void {
+  if (!isBytes(data)) throw new CoordError('INVALID_ARGUMENT', `zookeeper: data for ${path} must be a Uint8Array`);
+  if (data.byteLength > MAX_NODE_DATA_BYTES) {
+    // The server would drop the connection (jute.maxbuffer) instead of answering.
+    throw new CoordError('PAYLOAD_TOO_LARGE', `zookeeper: data for ${path} is ${data.byteLength} bytes; the limit is ${MAX_NODE_DATA_BYTES}`);
+  }
+}
+
+function checkToken(token: bigint | undefined, path: string): bigint | undefined {
+  if (token !== undefined && (typeof token !== 'bigint' || token <= 0n)) {
+    throw new CoordError('INVALID_ARGUMENT', `zookeeper: token for ${path} must be a positive bigint (a create's token), got ${String(token)}`);
+  }
+  return token;
+}
