@@ -1,0 +1,154 @@
+/**
+ * The `etcd3` client as the driver uses it: built from a {@link ConnectionConfig}, with its
+ * own retries turned off (they would repeat writes whose outcome is unknown, and a circuit
+ * breaker would refuse calls for seconds after a restart), and one request runner that gives
+ * every call a deadline — `etcd3` waits forever on a silent server otherwise — and retries
+ * only what the driver contract allows.
+ */
+import { CoordError, abortReason, sleep, type ConnectionConfig } from '@coord/core';
+import { noop } from 'cockatiel';
+import { Etcd3, type IOptions, type KVClient } from 'etcd3';
+import { classify } from './errors.js';
+
+/** gRPC call options (the deadline), as etcd3's calls take them. */
+export type CallOptions = NonNullable<Parameters<KVClient['range']>[1]>;
+
+/** Builds the `etcd3` client for a parsed URL. The password is revealed here only. */
+export function buildClient(config: ConnectionConfig): Etcd3 {
+  const scheme = config.tls ? 'https' : 'http';
+  const hosts = config.hosts.map(({ host, port }) => `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`);
+  const timeout = config.settings.operationTimeout;
+  const options: IOptions = {
+    hosts,
+    // Unary calls without a deadline of their own (etcd3's authentication) get the
+    // operation timeout; streams live as long as the driver wants them.
+    defaultCallOptions: (context) => (context.isStream ? {} : { deadline: new Date(Date.now() + timeout) }),
+    faultHandling: { global: noop, host: () => noop },
+    grpcOptions: {
+      // A silent connection (a partition that drops packets) is noticed by gRPC pings and
+      // closed, so the next call reconnects. etcd refuses pings more often than every 5 s.
+      'grpc.keepalive_time_ms': 10_000,
+      'grpc.keepalive_timeout_ms': 5_000,
+      'grpc.max_receive_message_length': 64 * 1024 * 1024,
+    },
+  };
+  if (config.username !== undefined) {
+    return new Etcd3({ ...options, auth: { username: config.username, password: config.password?.reveal() ?? '' } });
+  }
+  return new Etcd3(options);
+}
+
+/** What a request may do when its outcome is unknown. */
+export type Repeat =
+  /** Reads, and writes that are safe to repeat (conditional on a token, or recovered by name). */
+  | 'always'
+  /** Writes that must not be repeated once they may have reached etcd. */
+  | 'never-once-sent';
+
+/** Runs requests with a deadline and the contract's retry rules. */
+export class Requests {
+  readonly #label: string;
+  readonly #timeout: number;
+  readonly #closed: AbortSignal;
+
+  /**
+   * @param label prefix of every message (`etcd 127.0.0.1:2379`)
+   * @param timeout deadline of one call (all its attempts), ms
+   * @param closed aborts when the driver closes: pending calls reject with its reason
+   */
+  constructor(label: string, timeout: number, closed: AbortSignal) {
+    this.#label = label;
+    this.#timeout = timeout;
+    this.#closed = closed;
+  }
+
+  /**
+   * Runs `attempt` until it succeeds, fails for good, or the deadline passes.
+   * @param what the request, for messages (`get /a/b`)
+   * @param attempt one try; gets the gRPC call options (with the deadline) and the attempt
+   *   number (0 first), so a create can tell a repeat from the first send
+   * @param repeat whether a try whose outcome is unknown may be repeated
+   * @param signal the caller's cancellation
+   * @param timeout overrides the operation timeout (the first lease uses the connect timeout)
+   * @throws CoordError `CLOSED`, `ABORTED`, `TIMEOUT`, `UNAVAILABLE`, `CONNECTION_LOSS` or
+   *   the mapped etcd error.
+   */
+  async run<T>(
+    what: string,
+    attempt: (options: CallOptions, n: number) => Promise<T>,
+    repeat: Repeat,
+    signal?: AbortSignal,
+    timeout = this.#timeout,
+  ): Promise<T> {
+    const label = `${this.#label}: ${what}`;
+    const until = Date.now() + timeout;
+    let last: CoordError | undefined;
+    for (let n = 0, pause = 50; ; n += 1, pause = Math.min(pause * 2, 1_000)) {
+      this.#check(signal, label);
+      const left = until - Date.now();
+      if (left <= 0) throw this.#expired(label, timeout, last);
+      try {
+        return await this.#bounded(attempt({ deadline: new Date(Date.now() + left) }, n), left, label, signal);
+      } catch (error) {
+        this.#check(signal, label);
+        const failure = classify(error, label);
+        last = failure.error;
+        if (!failure.transient) throw failure.error;
+        if (failure.maybeApplied && repeat === 'never-once-sent') {
+          throw new CoordError('CONNECTION_LOSS', `${label}: the outcome is unknown (${failure.error.message})`, { cause: error });
+        }
+      }
+      const wait = Math.min(pause, until - Date.now());
+      if (wait <= 0) throw this.#expired(label, timeout, last);
+      await sleep(wait, this.#merged(signal)).catch(() => undefined);
+    }
+  }
+
+  #check(signal: AbortSignal | undefined, label: string): void {
+    if (this.#closed.aborted) throw abortReason(this.#closed, label);
+    if (signal?.aborted) throw abortReason(signal, label);
+  }
+
+  #expired(label: string, timeout: number, last: CoordError | undefined): CoordError {
+    // Nothing answered at all: unreachable. Something answered too late, or hung: timeout.
+    if (last?.code === 'UNAVAILABLE') return new CoordError('UNAVAILABLE', `${label}: unreachable for ${timeout} ms (${last.message})`, { cause: last });
+    return new CoordError('TIMEOUT', `${label}: no answer within ${timeout} ms`, last === undefined ? {} : { cause: last });
+  }
+
+  #merged(signal: AbortSignal | undefined): AbortSignal {
+    return signal === undefined ? this.#closed : AbortSignal.any([this.#closed, signal]);
+  }
+
+  /**
+   * The call, bounded by its own timer as well as gRPC's deadline (a call can also wait
+   * before gRPC sees it, e.g. for an auth token), by close, and by the caller's signal.
+   */
+  #bounded<T>(call: Promise<T>, ms: number, label: string, signal: AbortSignal | undefined): Promise<T> {
+    const stop = this.#merged(signal);
+    return new Promise<T>((resolve, reject) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        stop.removeEventListener('abort', onAbort);
+      };
+      const onAbort = (): void => {
+        done();
+        reject(abortReason(stop, label));
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new CoordError('TIMEOUT', `${label}: no answer within the deadline`, { retryable: true }));
+      }, ms + 50);
+      stop.addEventListener('abort', onAbort, { once: true });
+      call.then(
+        (value) => {
+          done();
+          resolve(value);
+        },
+        (error: unknown) => {
+          done();
+          reject(error);
+        },
+      );
+    });
+  }
+}

@@ -1,0 +1,540 @@
+/**
+ * The etcd v3 driver: ZooKeeper's node model on etcd's flat key space (see `keys.ts` for the
+ * key layout), one lease per session (`session.ts`), one watch stream (`watches.ts`).
+ *
+ * Every write is ONE Txn whose compares carry all its conditions — existence, parent,
+ * version, creation token, emptiness — so each is atomic and costs one round trip; the
+ * failure branch reads back just enough to say which condition failed. `createSequential`
+ * is a put-if-absent of a uniquely named key plus the range of its siblings, like etcd's own
+ * `concurrency.Mutex`; its order and token are the key's create revision, global and strictly
+ * increasing, so tokens survive a directory emptying and a leader change alike.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  CoordError,
+  MAX_NODE_DATA_BYTES,
+  abortReason,
+  baseName,
+  isBytes,
+  joinPath,
+  monotonicNow,
+  parentPath,
+  sleep,
+  validateName,
+  validatePath,
+  type Capabilities,
+  type ChildrenResult,
+  type ConnectionConfig,
+  type CreateOptions,
+  type Driver,
+  type GetResult,
+  type ManagedSession as CoreSession,
+  type NodeRef,
+  type ReadOptions,
+  type SequentialCreated,
+  type Session,
+  type SessionStateChange,
+  type VersionOptions,
+  type WatchEvent,
+} from '@coord/core';
+import type { Etcd3, IEvent, IKeyValue, IRequestOp, ITxnResponse } from 'etcd3';
+import { buildClient, Requests, type CallOptions, type Repeat } from './client.js';
+import { KeyCodec, type KeyRange } from './keys.js';
+import { LeaseKeeper } from './session.js';
+import { compareRange, countOf, keysOf, listing, type Compare } from './txn.js';
+import { WatchHub } from './watches.js';
+
+/** A child watch counts creates and deletes of children, not data changes of children. */
+const CHILD_CHANGE = (event: IEvent): boolean => event.type === 'Delete' || event.kv.version === '1';
+const ANY_CHANGE = (): boolean => true;
+
+/** A driver over an etcd v3 cluster. Open it with {@link EtcdDriver.open}. */
+export class EtcdDriver implements Driver {
+  readonly name = 'etcd' as const;
+  readonly capabilities: Capabilities = Object.freeze({ linearizable: true, tokensSurviveFailover: true });
+  readonly #client: Etcd3;
+  readonly #config: ConnectionConfig;
+  readonly #keys: KeyCodec;
+  readonly #requests: Requests;
+  readonly #watches: WatchHub<CoreSession>;
+  readonly #closer: AbortController;
+  readonly #listeners = new Set<(change: SessionStateChange) => void>();
+  readonly #label: string;
+  #keeper: LeaseKeeper;
+  /** The next session being opened after an expiry. */
+  #opening: Promise<LeaseKeeper> | undefined;
+  #closed = false;
+
+  private constructor(client: Etcd3, config: ConnectionConfig, requests: Requests, closer: AbortController, keeper: (driver: EtcdDriver) => LeaseKeeper) {
+    this.#client = client;
+    this.#config = config;
+    this.#keys = new KeyCodec(config.namespace);
+    this.#requests = requests;
+    this.#closer = closer;
+    this.#label = labelOf(config);
+    this.#watches = new WatchHub<CoreSession>(client);
+    this.#keeper = keeper(this);
+  }
+
+  /**
+   * Connects and opens the first session (a lease) within `connectTimeout`.
+   * @throws CoordError `UNAVAILABLE` / `TIMEOUT` if no member answers in time, `AUTH_FAILED`
+   *   if the credentials are refused.
+   */
+  static async open(config: ConnectionConfig): Promise<EtcdDriver> {
+    const client = buildClient(config);
+    const closer = new AbortController();
+    const requests = new Requests(labelOf(config), config.settings.operationTimeout, closer.signal);
+    try {
+      const grant = await grantLease(client, requests, ttlSecondsOf(config), config.settings.connectTimeout);
+      return new EtcdDriver(client, config, requests, closer, (driver) => driver.#keep(grant));
+    } catch (error) {
+      client.close();
+      throw error;
+    }
+  }
+
+  get session(): Session {
+    return this.#keeper.session;
+  }
+
+  async create(path: string, data: Uint8Array, options: CreateOptions = {}): Promise<NodeRef> {
+    validatePath(path);
+    if (path === '/') throw new CoordError('INVALID_ARGUMENT', `${this.#label}: cannot create the root`);
+    checkData(data, path, this.#label);
+    this.#checkOpen();
+    const keeper = options.ephemeral === true ? await this.#liveKeeper() : undefined;
+    const own = this.#keys.nodeRange(path);
+    const parent = parentPath(path);
+    const compare: Compare[] = [compareRange(own, 'Create', 'Equal', 0), ...this.#parentChecks(parent, options)];
+    const failure: IRequestOp[] = [keysOf(own), keysOf(this.#parentRange(parent))];
+    if (keeper !== undefined) {
+      // An ephemeral node cannot have children (it would vanish under them), as on ZooKeeper.
+      compare.push(compareRange(this.#keys.childrenRange(path), 'Create', 'Equal', 0));
+      compare.push(compareRange(this.#keys.deeperRange(path), 'Create', 'Equal', 0));
+      failure.push(countOf(this.#keys.childrenRange(path)), countOf(this.#keys.deeperRange(path)));
+    }
+    const put = { key: this.#keys.plainKey(path), value: Buffer.from(data), ...(keeper ? { lease: keeper.leaseId } : {}) };
+    const sentAfter = this.#lastRevision;
+    let repeated = false;
+    const response = await this.#txn(`create ${path}`, 'always', keeper, (o, n) => {
+      repeated = n > 0;
+      return { compare, success: [{ request_put: put }], failure };
+    });
+    const owner = keeper === undefined ? {} : { owner: keeper.leaseId };
+    if (response.succeeded) {
+      return Object.freeze({ path, name: baseName(path), seq: 0n, token: BigInt(response.header.revision), ...owner });
+    }
+    const [existing, parentKv] = [firstKv(response, 0), firstKv(response, 1)];
+    if (existing !== undefined) {
+      // A repeat after a lost reply finds the node its first send made: adopt it.
+      if (repeated && existing.key.at(-1) !== 0 && this.#mine(existing, keeper, sentAfter)) {
+        return Object.freeze({ path, name: baseName(path), seq: 0n, token: BigInt(existing.create_revision), ...owner });
+      }
+      throw new CoordError('NODE_EXISTS', `${this.#label}: ${path} exists`);
+    }
+    this.#parentFailure(parent, parentKv, options);
+    throw new CoordError('INVALID_ARGUMENT', `${this.#label}: ${path} has children, so it cannot be ephemeral`);
+  }
+
+  async createSequential(dir: string, prefix: string, data: Uint8Array, options: CreateOptions = {}): Promise<SequentialCreated> {
+    validatePath(dir, 'directory');
+    if (prefix !== '') validateName(prefix, 'prefix');
+    checkData(data, joinPath(dir, `${prefix}…`), this.#label);
+    this.#checkOpen();
+    const keeper = options.ephemeral === true ? await this.#liveKeeper() : undefined;
+    // A random suffix makes the name unique, so a repeat after a lost reply knows its node.
+    for (let collisions = 0; ; collisions += 1) {
+      const path = validatePath(joinPath(dir, `${prefix}${randomBytes(8).toString('hex')}`));
+      const created = await this.#createSequentialOnce(dir, path, data, keeper, options);
+      if (created !== undefined) return created;
+      if (collisions >= 3) throw new CoordError('INTERNAL', `${this.#label}: cannot find a free sequential name in ${dir}`);
+    }
+  }
+
+  async #createSequentialOnce(
+    dir: string,
+    path: string,
+    data: Uint8Array,
+    keeper: LeaseKeeper | undefined,
+    options: CreateOptions,
+  ): Promise<SequentialCreated | undefined> {
+    const own = this.#keys.nodeRange(path);
+    const siblings = keysOf(this.#keys.childrenRange(dir));
+    const compare = [compareRange(own, 'Create', 'Equal', 0), ...this.#parentChecks(dir, options)];
+    const put = { key: this.#keys.sequentialKey(path), value: Buffer.from(data), ...(keeper ? { lease: keeper.leaseId } : {}) };
+    let repeated = false;
+    const response = await this.#txn(`create in ${dir}`, 'always', keeper, (o, n) => {
+      repeated = n > 0;
+      return { compare, success: [{ request_put: put }, siblings], failure: [keysOf(own), siblings, keysOf(this.#parentRange(dir))] };
+    });
+    const owner = keeper === undefined ? {} : { owner: keeper.leaseId };
+    const make = (revision: string, kvs: readonly IKeyValue[]): SequentialCreated => {
+      const seq = BigInt(revision);
+      const node: NodeRef = Object.freeze({ path, name: baseName(path), seq, token: seq, ...owner });
+      return { node, siblings: listing(this.#keys, kvs) };
+    };
+    if (response.succeeded) return make(response.header.revision, rangeKvs(response, 1));
+    const existing = firstKv(response, 0);
+    if (existing !== undefined) {
+      // Our random name exists: made by our own earlier send whose reply was lost (adopt
+      // it), or — never in practice — by someone else (pick another name).
+      return repeated ? make(existing.create_revision, rangeKvs(response, 1)) : undefined;
+    }
+    this.#parentFailure(dir, firstKv(response, 2), options);
+    throw new CoordError('INTERNAL', `${this.#label}: create in ${dir} failed for no reason etcd reported`);
+  }
+
+  async get(path: string, options: ReadOptions = {}): Promise<GetResult> {
+    validatePath(path);
+    this.#checkOpen();
+    this.#checkSignal(options.signal, `get ${path}`);
+    const session = this.#keeper.session;
+    const own = this.#keys.nodeRange(path);
+    const response = await this.#requests.run(
+      `get ${path}`,
+      (o) => this.#client.kv.range({ key: own.start, range_end: own.end }, o),
+      'always',
+      options.signal,
+    );
+    this.#seen(response.header.revision);
+    const kv = path === '/' ? undefined : response.kvs[0];
+    const node =
+      kv === undefined
+        ? undefined
+        : Object.freeze({
+            path,
+            data: new Uint8Array(kv.value),
+            version: Number(kv.version) - 1,
+            ...(kv.lease !== '0' ? { owner: kv.lease } : {}),
+          });
+    if (options.watch !== true) return node === undefined ? {} : { node };
+    const changed = this.#watch(own, response.header.revision, ANY_CHANGE, session, options.signal);
+    return node === undefined ? { changed } : { node, changed };
+  }
+
+  async children(dir: string, options: ReadOptions = {}): Promise<ChildrenResult> {
+    validatePath(dir, 'directory');
+    this.#checkOpen();
+    this.#checkSignal(options.signal, `children of ${dir}`);
+    const session = this.#keeper.session;
+    const range = this.#keys.childrenRange(dir);
+    const response = await this.#requests.run(
+      `children of ${dir}`,
+      (o) => this.#client.kv.range({ key: range.start, range_end: range.end, keys_only: true }, o),
+      'always',
+      options.signal,
+    );
+    this.#seen(response.header.revision);
+    const nodes = listing(this.#keys, response.kvs);
+    if (options.watch !== true) return { nodes };
+    return { nodes, changed: this.#watch(range, response.header.revision, CHILD_CHANGE, session, options.signal) };
+  }
+
+  async set(path: string, data: Uint8Array, options: VersionOptions = {}): Promise<number> {
+    validatePath(path);
+    checkData(data, path, this.#label);
+    checkToken(options.token, path, this.#label);
+    this.#checkOpen();
+    if (path === '/') throw new CoordError('NO_NODE', `${this.#label}: ${path} does not exist`);
+    const own = this.#keys.nodeRange(path);
+    const value = Buffer.from(data);
+    // The put must name the exact key, plain or sequential: a nested Txn picks it.
+    const plain = this.#keys.plainKey(path);
+    const pick: IRequestOp = {
+      request_txn: {
+        compare: [{ key: plain, target: 'Create', result: 'Greater', create_revision: '0' }],
+        success: [{ request_put: { key: plain, value, ignore_lease: true } }],
+        failure: [{ request_put: { key: this.#keys.sequentialKey(path), value, ignore_lease: true } }],
+      },
+    };
+    const repeat: Repeat = options.token === undefined ? 'never-once-sent' : 'always';
+    const response = await this.#txn(`set ${path}`, repeat, undefined, () => ({
+      compare: this.#nodeChecks(own, options),
+      success: [pick, keysOf(own)],
+      failure: [keysOf(own)],
+    }));
+    if (response.succeeded) {
+      const after = firstKv(response, 1);
+      return after === undefined ? (options.version ?? 0) + 1 : Number(after.version) - 1;
+    }
+    const existing = firstKv(response, 0);
+    if (existing === undefined) throw new CoordError('NO_NODE', `${this.#label}: ${path} does not exist`);
+    if (options.token !== undefined && BigInt(existing.create_revision) !== options.token) {
+      throw new CoordError('NO_NODE', `${this.#label}: ${path} is not the node of token ${options.token} (it was re-created)`);
+    }
+    throw badVersion(this.#label, path, existing, options.version);
+  }
+
+  async delete(path: string, options: VersionOptions = {}): Promise<boolean> {
+    validatePath(path);
+    checkToken(options.token, path, this.#label);
+    this.#checkOpen();
+    if (path === '/') return false;
+    const own = this.#keys.nodeRange(path);
+    const children = this.#keys.childrenRange(path);
+    const deeper = this.#keys.deeperRange(path);
+    const repeat: Repeat = options.token === undefined ? 'never-once-sent' : 'always';
+    const response = await this.#txn(`delete ${path}`, repeat, undefined, () => ({
+      compare: [
+        ...this.#nodeChecks(own, options),
+        compareRange(children, 'Create', 'Equal', 0),
+        compareRange(deeper, 'Create', 'Equal', 0),
+      ],
+      success: [{ request_delete_range: { key: own.start, range_end: own.end } }],
+      failure: [keysOf(own)],
+    }));
+    if (response.succeeded) return true;
+    const existing = firstKv(response, 0);
+    if (existing === undefined) return false;
+    if (options.token !== undefined && BigInt(existing.create_revision) !== options.token) return false;
+    if (options.version !== undefined && Number(existing.version) - 1 !== options.version) {
+      throw badVersion(this.#label, path, existing, options.version);
+    }
+    throw new CoordError('NOT_EMPTY', `${this.#label}: ${path} has children`);
+  }
+
+  onSessionState(listener: (change: SessionStateChange) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#closer.abort(new CoordError('CLOSED', `${this.#label}: driver is closed`));
+    const keeper = this.#keeper;
+    keeper.stop();
+    keeper.session.close();
+    this.#watches.close();
+    // Revoking the lease removes the session's ephemeral nodes at once for everyone else.
+    await Promise.all([revoke(this.#client, keeper.leaseId, this.#config), this.#opening?.then((next) => revoke(this.#client, next.leaseId, this.#config))]).catch(
+      () => undefined,
+    );
+    this.#client.close();
+  }
+
+  toJSON(): { name: string; url: string; session: string } {
+    return { name: this.name, url: this.#config.redacted, session: this.#keeper.session.id };
+  }
+
+  // ---- sessions -------------------------------------------------------------------------
+
+  #keep(grant: Grant): LeaseKeeper {
+    return new LeaseKeeper(this.#client, grant.id, grant.ttlSeconds, grant.sentAt, {
+      onChange: (change) => this.#notify(change),
+      onLost: (session, why) => this.#sessionLost(session, why),
+    });
+  }
+
+  /** The current session's keeper, waiting for the next one if the current one ended. */
+  async #liveKeeper(): Promise<LeaseKeeper> {
+    const keeper = this.#keeper;
+    if (!keeper.session.ended) return keeper;
+    const opening = this.#opening;
+    if (opening === undefined) throw new CoordError('CLOSED', `${this.#label}: driver is closed`);
+    return this.#requests.run('open a new session', () => opening, 'always');
+  }
+
+  #sessionLost(session: CoreSession, why: 'server' | 'deadline'): void {
+    const keeper = this.#keeper;
+    if (keeper.session !== session || session.ended) return;
+    keeper.stop();
+    session.expire(why === 'server' ? 'expired on etcd (its lease is gone)' : 'passed its local deadline without a renewal');
+    this.#watches.settleOwner(session, 'session');
+    // Given up locally while etcd may still hold it: revoke it, if etcd can hear us.
+    if (why === 'deadline') void revoke(this.#client, keeper.leaseId, this.#config).catch(() => undefined);
+    if (!this.#closed) this.#reopen();
+  }
+
+  #reopen(): void {
+    const opening = (async () => {
+      for (;;) {
+        try {
+          const grant = await grantLease(this.#client, this.#requests, ttlSecondsOf(this.#config), this.#config.settings.operationTimeout);
+          return grant;
+        } catch (error) {
+          if (this.#closed) throw error;
+          await sleepUnlessClosed(250, this.#closer.signal);
+        }
+      }
+    })().then((grant) => {
+      if (this.#closed) {
+        void revoke(this.#client, grant.id, this.#config).catch(() => undefined);
+        throw new CoordError('CLOSED', `${this.#label}: driver is closed`);
+      }
+      const next = this.#keep(grant);
+      this.#keeper = next;
+      this.#opening = undefined;
+      this.#notify({ session: next.session, previous: 'expired', state: 'connected' });
+      return next;
+    });
+    opening.catch(() => undefined);
+    this.#opening = opening;
+  }
+
+  #notify(change: SessionStateChange): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(change);
+      } catch (error) {
+        queueMicrotask(() => {
+          throw error;
+        });
+      }
+    }
+  }
+
+  // ---- requests -------------------------------------------------------------------------
+
+  #lastRevision = 0n;
+
+  #seen(revision: string): void {
+    const value = BigInt(revision);
+    if (value > this.#lastRevision) this.#lastRevision = value;
+  }
+
+  /**
+   * Sends a Txn. A write with the session's lease that etcd refuses because the lease is
+   * gone ends the session on etcd's word.
+   */
+  async #txn(
+    what: string,
+    repeat: Repeat,
+    keeper: LeaseKeeper | undefined,
+    build: (o: CallOptions, n: number) => { compare: Compare[]; success: IRequestOp[]; failure: IRequestOp[] },
+  ): Promise<ITxnResponse> {
+    try {
+      const response = await this.#requests.run(what, (o, n) => this.#client.kv.txn(build(o, n), o), repeat);
+      this.#seen(response.header.revision);
+      return response;
+    } catch (error) {
+      if (keeper !== undefined && error instanceof CoordError && error.code === 'SESSION_EXPIRED') {
+        this.#sessionLost(keeper.session, 'server');
+      }
+      throw error;
+    }
+  }
+
+  #watch(range: KeyRange, revision: string, accept: (event: IEvent) => boolean, session: CoreSession, signal?: AbortSignal): Promise<WatchEvent> {
+    if (session.ended) return Promise.resolve('session');
+    return this.#watches.arm(range, (BigInt(revision) + 1n).toString(), accept, session, signal);
+  }
+
+  /** Whether a node found on a repeat is the one our first send made. */
+  #mine(kv: IKeyValue, keeper: LeaseKeeper | undefined, sentAfter: bigint): boolean {
+    if (keeper !== undefined) return kv.lease === keeper.leaseId;
+    return kv.lease === '0' && kv.version === '1' && BigInt(kv.create_revision) > sentAfter;
+  }
+
+  /**
+   * The parent's own range, read back when a create fails. The root is no node: its stand-in
+   * is a range no node can be in (names have no control characters), keeping the failure
+   * branch's shape the same for every path.
+   */
+  #parentRange(parent: string): KeyRange {
+    return this.#keys.nodeRange(parent === '/' ? '/\u0000' : parent);
+  }
+
+  /** The parent must exist (`requireParent`) and must not be ephemeral. The root always qualifies. */
+  #parentChecks(parent: string, options: CreateOptions): Compare[] {
+    if (parent === '/') return [];
+    const range = this.#keys.nodeRange(parent);
+    const checks = [compareRange(range, 'Lease', 'Equal', 0)];
+    if (options.requireParent === true) checks.push(compareRange(range, 'Create', 'Greater', 0));
+    return checks;
+  }
+
+  /** Throws the parent-related reason a create failed, if it was that. */
+  #parentFailure(parent: string, parentKv: IKeyValue | undefined, options: CreateOptions): void {
+    if (parent === '/') return;
+    if (parentKv === undefined && options.requireParent === true) {
+      throw new CoordError('NO_NODE', `${this.#label}: parent ${parent} does not exist`);
+    }
+    if (parentKv !== undefined && parentKv.lease !== '0') {
+      throw new CoordError('INVALID_ARGUMENT', `${this.#label}: ${parent} is ephemeral and cannot have children`);
+    }
+  }
+
+  /** The node exists and, if asked, is the one of `token` and at `version`. */
+  #nodeChecks(own: KeyRange, options: VersionOptions): Compare[] {
+    const checks = [compareRange(own, 'Create', 'Greater', 0)];
+    if (options.token !== undefined) checks.push(compareRange(own, 'Create', 'Equal', options.token));
+    if (options.version !== undefined) checks.push(compareRange(own, 'Version', 'Equal', options.version + 1));
+    return checks;
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new CoordError('CLOSED', `${this.#label}: driver is closed`);
+  }
+
+  #checkSignal(signal: AbortSignal | undefined, what: string): void {
+    if (signal?.aborted === true) throw abortReason(signal, `${this.#label}: ${what}`);
+  }
+}
+
+/** A lease etcd granted. */
+interface Grant {
+  readonly id: string;
+  readonly ttlSeconds: number;
+  readonly sentAt: number;
+}
+
+async function grantLease(client: Etcd3, requests: Requests, ttlSeconds: number, timeout: number): Promise<Grant> {
+  let sentAt = monotonicNow();
+  const response = await requests.run(
+    'grant a lease',
+    (o) => {
+      sentAt = monotonicNow();
+      return client.leaseClient.leaseGrant({ TTL: ttlSeconds }, o);
+    },
+    'always',
+    undefined,
+    timeout,
+  );
+  return { id: response.ID, ttlSeconds: Number(response.TTL), sentAt };
+}
+
+/** Revokes a lease (its keys go at once), within the operation timeout; never retried. */
+async function revoke(client: Etcd3, leaseId: string, config: ConnectionConfig): Promise<void> {
+  const deadline = new Date(Date.now() + config.settings.operationTimeout);
+  await client.leaseClient.leaseRevoke({ ID: leaseId }, { deadline });
+}
+
+async function sleepUnlessClosed(ms: number, closed: AbortSignal): Promise<void> {
+  await sleep(ms, closed).catch(() => undefined);
+}
+
+/** The lease TTL in whole seconds: the URL's `ttl`, else the session timeout rounded up. */
+function ttlSecondsOf(config: ConnectionConfig): number {
+  return config.options.ttlSeconds ?? Math.max(1, Math.ceil(config.settings.sessionTimeout / 1000));
+}
+
+function labelOf(config: ConnectionConfig): string {
+  return `etcd ${config.hosts.map(({ host, port }) => `${host}:${port}`).join(',')}`;
+}
+
+function firstKv(response: ITxnResponse, index: number): IKeyValue | undefined {
+  return rangeKvs(response, index)[0];
+}
+
+function rangeKvs(response: ITxnResponse, index: number): readonly IKeyValue[] {
+  return response.responses[index]?.response_range?.kvs ?? [];
+}
+
+function badVersion(label: string, path: string, kv: IKeyValue, expected: number | undefined): CoordError {
+  return new CoordError('BAD_VERSION', `${label}: ${path} is at version ${Number(kv.version) - 1}, not ${String(expected)}`);
+}
+
+function checkData(data: Uint8Array, path: string, label: string): void {
+  if (!isBytes(data)) throw new CoordError('INVALID_ARGUMENT', `${label}: data for ${path} must be a Uint8Array`);
+  if (data.byteLength > MAX_NODE_DATA_BYTES) {
+    throw new CoordError('PAYLOAD_TOO_LARGE', `${label}: data for ${path} is ${data.byteLength} bytes; the limit is ${MAX_NODE_DATA_BYTES}`);
+  }
+}
+
+function checkToken(token: bigint | undefined, path: string, label: string): void {
+  if (token !== undefined && (typeof token !== 'bigint' || token <= 0n)) {
+    throw new CoordError('INVALID_ARGUMENT', `${label}: token for ${path} must be a positive bigint (a create's token), got ${String(token)}`);
+  }
+}
