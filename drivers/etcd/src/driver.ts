@@ -42,11 +42,10 @@ import { buildClient, Requests, type CallOptions, type Repeat } from './client.j
 import { KeyCodec, type KeyRange } from './keys.js';
 import { LeaseKeeper } from './session.js';
 import { compareRange, countOf, keysOf, listing, type Compare } from './txn.js';
-import { WatchHub } from './watches.js';
+import { WatchHub, type Accept } from './watches.js';
 
 /** A child watch counts creates and deletes of children, not data changes of children. */
 const CHILD_CHANGE = (event: IEvent): boolean => event.type === 'Delete' || event.kv.version === '1';
-const ANY_CHANGE = (): boolean => true;
 
 /** A driver over an etcd v3 cluster. Open it with {@link EtcdDriver.open}. */
 export class EtcdDriver implements Driver {
@@ -63,6 +62,12 @@ export class EtcdDriver implements Driver {
   #keeper: LeaseKeeper;
   /** The next session being opened after an expiry. */
   #opening: Promise<LeaseKeeper> | undefined;
+  /** Its lease grant in flight (close waits for it, to revoke it). */
+  #granting: Promise<Grant | undefined> | undefined;
+  /** Requests that close does not cancel: lease grants, whose lease close must revoke. */
+  readonly #grants: Requests;
+  /** createSequential calls per directory, applied in call order (ZooKeeper's FIFO order). */
+  readonly #sequencers = new Map<string, Promise<unknown>>();
   #closed = false;
 
   private constructor(client: Etcd3, config: ConnectionConfig, requests: Requests, closer: AbortController, keeper: (driver: EtcdDriver) => LeaseKeeper) {
@@ -70,6 +75,7 @@ export class EtcdDriver implements Driver {
     this.#config = config;
     this.#keys = new KeyCodec(config.namespace);
     this.#requests = requests;
+    this.#grants = new Requests(labelOf(config), config.settings.operationTimeout, new AbortController().signal);
     this.#closer = closer;
     this.#label = labelOf(config);
     this.#watches = new WatchHub<CoreSession>(client);
@@ -86,7 +92,7 @@ export class EtcdDriver implements Driver {
     const closer = new AbortController();
     const requests = new Requests(labelOf(config), config.settings.operationTimeout, closer.signal);
     try {
-      const grant = await grantLease(client, requests, ttlSecondsOf(config), config.settings.connectTimeout);
+      const grant = await openLease(client, requests, new KeyCodec(config.namespace), ttlSecondsOf(config), config.settings.connectTimeout);
       return new EtcdDriver(client, config, requests, closer, (driver) => driver.#keep(grant));
     } catch (error) {
       client.close();
@@ -141,6 +147,23 @@ export class EtcdDriver implements Driver {
     validatePath(dir, 'directory');
     if (prefix !== '') validateName(prefix, 'prefix');
     checkData(data, joinPath(dir, `${prefix}…`), this.#label);
+    this.#checkOpen();
+    // etcd serves concurrent requests of one client in any order; queue the creates of one
+    // directory so they get their sequence in call order, as on ZooKeeper.
+    const previous = this.#sequencers.get(dir);
+    const created = (previous === undefined ? this.#createSequential(dir, prefix, data, options) : previous.then(() => this.#createSequential(dir, prefix, data, options)));
+    const tail = created.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#sequencers.set(dir, tail);
+    void tail.then(() => {
+      if (this.#sequencers.get(dir) === tail) this.#sequencers.delete(dir);
+    });
+    return created;
+  }
+
+  async #createSequential(dir: string, prefix: string, data: Uint8Array, options: CreateOptions): Promise<SequentialCreated> {
     this.#checkOpen();
     const keeper = options.ephemeral === true ? await this.#liveKeeper() : undefined;
     // A random suffix makes the name unique, so a repeat after a lost reply knows its node.
@@ -209,7 +232,7 @@ export class EtcdDriver implements Driver {
             ...(kv.lease !== '0' ? { owner: kv.lease } : {}),
           });
     if (options.watch !== true) return node === undefined ? {} : { node };
-    const changed = this.#watch(own, response.header.revision, ANY_CHANGE, session, options.signal);
+    const changed = this.#watch(own, response.header.revision, this.#ownNodeCheck(session), session, options.signal, true);
     return node === undefined ? { changed } : { node, changed };
   }
 
@@ -307,10 +330,13 @@ export class EtcdDriver implements Driver {
     keeper.stop();
     keeper.session.close();
     this.#watches.close();
-    // Revoking the lease removes the session's ephemeral nodes at once for everyone else.
-    await Promise.all([revoke(this.#client, keeper.leaseId, this.#config), this.#opening?.then((next) => revoke(this.#client, next.leaseId, this.#config))]).catch(
-      () => undefined,
-    );
+    // Revoking the lease removes the session's ephemeral nodes at once for everyone else;
+    // a lease being granted for the next session is revoked as soon as it arrives.
+    const next = this.#granting?.catch(() => undefined);
+    await Promise.all([
+      revoke(this.#client, keeper.leaseId, this.#config).catch(() => undefined),
+      next?.then((grant) => (grant === undefined ? undefined : revoke(this.#client, grant.id, this.#config))).catch(() => undefined),
+    ]);
     this.#client.close();
   }
 
@@ -321,9 +347,36 @@ export class EtcdDriver implements Driver {
   // ---- sessions -------------------------------------------------------------------------
 
   #keep(grant: Grant): LeaseKeeper {
-    return new LeaseKeeper(this.#client, grant.id, grant.ttlSeconds, grant.sentAt, {
+    const keeper = new LeaseKeeper(this.#client, grant.id, grant.ttlSeconds, grant.sentAt, {
       onChange: (change) => this.#notify(change),
       onLost: (session, why) => this.#sessionLost(session, why),
+    });
+    this.#watchSessionKey(keeper.session, grant.revision);
+    return keeper;
+  }
+
+  /**
+   * Watches the session key: etcd deletes it only with the lease, so its deletion is etcd's
+   * word that the session is over — seen in the same notification as the deletion of the
+   * session's nodes, before anyone else could act on those (a keep-alive would tell up to a
+   * third of the TTL later). A watch that ends otherwise (compaction) is armed again.
+   */
+  #watchSessionKey(session: CoreSession, revision: string): void {
+    const range = this.#keys.sessionKey(session.id);
+    const gone = (event: IEvent): boolean => {
+      if (event.type !== 'Delete') return false;
+      this.#sessionLost(session, 'server');
+      return true;
+    };
+    void this.#watches.arm(range, (BigInt(revision) + 1n).toString(), gone, session).then(async (event) => {
+      if (event !== 'changed' || session.ended) return;
+      try {
+        const response = await this.#requests.run('read the session key', (o) => this.#client.kv.range({ key: range.start }, o), 'always');
+        if (response.kvs.length === 0) this.#sessionLost(session, 'server');
+        else this.#watchSessionKey(session, response.header.revision);
+      } catch {
+        // Unreachable: the keep-alives and the local deadline decide.
+      }
     });
   }
 
@@ -347,22 +400,26 @@ export class EtcdDriver implements Driver {
     if (!this.#closed) this.#reopen();
   }
 
+  /**
+   * Opens the next session in the background, retrying until it succeeds or the driver
+   * closes. The grant is not cancelled by close (etcd may grant it anyway); close waits for
+   * it and revokes it.
+   */
   #reopen(): void {
-    const opening = (async () => {
-      for (;;) {
+    const granting = (async (): Promise<Grant | undefined> => {
+      while (!this.#closed) {
         try {
-          const grant = await grantLease(this.#client, this.#requests, ttlSecondsOf(this.#config), this.#config.settings.operationTimeout);
-          return grant;
-        } catch (error) {
-          if (this.#closed) throw error;
-          await sleepUnlessClosed(250, this.#closer.signal);
+          return await openLease(this.#client, this.#grants, this.#keys, ttlSecondsOf(this.#config), this.#config.settings.operationTimeout);
+        } catch {
+          await sleep(250, this.#closer.signal).catch(() => undefined);
         }
       }
-    })().then((grant) => {
-      if (this.#closed) {
-        void revoke(this.#client, grant.id, this.#config).catch(() => undefined);
-        throw new CoordError('CLOSED', `${this.#label}: driver is closed`);
-      }
+      return undefined;
+    })();
+    this.#granting = granting;
+    const opening = granting.then((grant) => {
+      this.#granting = undefined;
+      if (grant === undefined || this.#closed) throw new CoordError('CLOSED', `${this.#label}: driver is closed`);
       const next = this.#keep(grant);
       this.#keeper = next;
       this.#opening = undefined;
@@ -416,9 +473,38 @@ export class EtcdDriver implements Driver {
     }
   }
 
-  #watch(range: KeyRange, revision: string, accept: (event: IEvent) => boolean, session: CoreSession, signal?: AbortSignal): Promise<WatchEvent> {
+  #watch(range: KeyRange, revision: string, accept: Accept, session: CoreSession, signal?: AbortSignal, prevKv = false): Promise<WatchEvent> {
     if (session.ended) return Promise.resolve('session');
-    return this.#watches.arm(range, (BigInt(revision) + 1n).toString(), accept, session, signal);
+    return this.#watches.arm(range, (BigInt(revision) + 1n).toString(), accept, session, signal, prevKv);
+  }
+
+  /**
+   * A node watch fires on any change, except that the deletion of a node of this very
+   * session is held until the session is known to live: when etcd revokes the lease, the
+   * session must end (SESSION_EXPIRED) before its holder can read its node as gone (LOST).
+   * The session key's own deletion usually arrives a moment later in the same notification.
+   */
+  #ownNodeCheck(session: CoreSession): Accept {
+    return (event) => {
+      if (event.type !== 'Delete' || session.ended || event.prev_kv?.lease !== session.id) return true;
+      return this.#confirmSession(session);
+    };
+  }
+
+  /** Resolves once the session has ended, or a read found its session key still there. */
+  #confirmSession(session: CoreSession): Promise<unknown> {
+    const key = this.#keys.sessionKey(session.id).start;
+    const read = this.#requests
+      .run('read the session key', (o) => this.#client.kv.range({ key, count_only: true }, o), 'always', session.signal)
+      .then((response) => {
+        if (response.count === '0') this.#sessionLost(session, 'server');
+      });
+    let onEnd = (): void => undefined;
+    const ended = new Promise<void>((resolve) => {
+      onEnd = resolve;
+      session.signal.addEventListener('abort', onEnd, { once: true });
+    });
+    return Promise.race([read.catch(() => undefined), ended]).finally(() => session.signal.removeEventListener('abort', onEnd));
   }
 
   /** Whether a node found on a repeat is the one our first send made. */
@@ -477,12 +563,20 @@ export class EtcdDriver implements Driver {
 interface Grant {
   readonly id: string;
   readonly ttlSeconds: number;
+  /** Monotonic send time of the grant request (the session's first renewal). */
   readonly sentAt: number;
+  /** Revision of the session key's put. */
+  readonly revision: string;
 }
 
-async function grantLease(client: Etcd3, requests: Requests, ttlSeconds: number, timeout: number): Promise<Grant> {
+/**
+ * Grants a lease and puts the session key on it (see {@link KeyCodec.sessionKey}).
+ * The revision returned is the put's: the session key is watched from the next one.
+ */
+async function openLease(client: Etcd3, requests: Requests, keys: KeyCodec, ttlSeconds: number, timeout: number): Promise<Grant> {
+  const started = Date.now();
   let sentAt = monotonicNow();
-  const response = await requests.run(
+  const lease = await requests.run(
     'grant a lease',
     (o) => {
       sentAt = monotonicNow();
@@ -492,17 +586,26 @@ async function grantLease(client: Etcd3, requests: Requests, ttlSeconds: number,
     undefined,
     timeout,
   );
-  return { id: response.ID, ttlSeconds: Number(response.TTL), sentAt };
+  try {
+    const key = keys.sessionKey(lease.ID).start;
+    const put = await requests.run(
+      'put the session key',
+      (o) => client.kv.put({ key, value: Buffer.alloc(0), lease: lease.ID }, o),
+      'always',
+      undefined,
+      Math.max(1, timeout - (Date.now() - started)),
+    );
+    return { id: lease.ID, ttlSeconds: Number(lease.TTL), sentAt, revision: put.header.revision };
+  } catch (error) {
+    await client.leaseClient.leaseRevoke({ ID: lease.ID }, { deadline: new Date(Date.now() + timeout) }).catch(() => undefined);
+    throw error;
+  }
 }
 
 /** Revokes a lease (its keys go at once), within the operation timeout; never retried. */
 async function revoke(client: Etcd3, leaseId: string, config: ConnectionConfig): Promise<void> {
   const deadline = new Date(Date.now() + config.settings.operationTimeout);
   await client.leaseClient.leaseRevoke({ ID: leaseId }, { deadline });
-}
-
-async function sleepUnlessClosed(ms: number, closed: AbortSignal): Promise<void> {
-  await sleep(ms, closed).catch(() => undefined);
 }
 
 /** The lease TTL in whole seconds: the URL's `ttl`, else the session timeout rounded up. */

@@ -11,6 +11,7 @@
  * - The **deeper descendants** of `/a/b` are the keys starting with `<ns>/a/b/`: with the
  *   children, two ranges cover the whole subtree (for `NOT_EMPTY` and "an ephemeral node
  *   cannot have children", compared inside the Txn that writes).
+ * - The session key `<ns>\x01<lease id>` (see {@link KeyCodec.sessionKey}) is in none of these.
  * - A path's **own range** `[K, K\x01)` holds at most its plain key `K` and its sequential
  *   key `K\x00`, because names never contain control characters (core's `validatePath`).
  *   Reads, deletes and compares work on that range, so they need not know which kind of node
@@ -62,6 +63,16 @@ export class KeyCodec {
     const stem = `${this.#base}${directoryPart(dir)}`;
     // '0' is the byte after '/': the range is every key starting with `<stem>/`.
     return { start: Buffer.from(`${stem}/`, 'utf8'), end: Buffer.from(`${stem}0`, 'utf8') };
+  }
+
+  /**
+   * The session key of a lease: attached to the lease and never deleted by the driver, so
+   * its deletion (watched) tells that etcd revoked or expired the lease. It sits outside
+   * every node range (`\x01` after the namespace; node keys continue with `\x00` or `/`).
+   */
+  sessionKey(leaseId: string): KeyRange {
+    const start = Buffer.from(`${this.#base}\x01${leaseId}`, 'utf8');
+    return { start, end: Buffer.concat([start, Buffer.from([NUL])]) };
   }
 
   /**

@@ -17,11 +17,20 @@ import type { KeyRange } from './keys.js';
 
 type WatchStream = IDuplexStream<IWatchRequest, IWatchResponse>;
 
+/**
+ * Which events fire a watch: `true` fires it, `false` ignores the event, and a promise fires
+ * it once settled — the driver's way to hold an event until it has checked something (that
+ * the session still lives, before reporting its own node gone).
+ */
+export type Accept = (event: IEvent) => boolean | Promise<unknown>;
+
 /** A watch the hub keeps until it fires, is cancelled, or its session ends. */
 interface Armed<S> {
   readonly range: KeyRange;
   readonly startRevision: string;
-  readonly accept: (event: IEvent) => boolean;
+  readonly accept: Accept;
+  /** Ask etcd for the previous value with delete events (to see whose node went). */
+  readonly prevKv: boolean;
   /** The session the watch belongs to (settled with `session` when that ends). */
   readonly owner: S;
   /** The watch id on the current stream, once etcd confirmed the create. */
@@ -58,13 +67,14 @@ export class WatchHub<S> {
    * @param signal cancels the watch: it resolves `cancelled` and is removed from etcd
    * @returns resolves `changed`, `session` or `cancelled`; never rejects
    */
-  arm(range: KeyRange, startRevision: string, accept: (event: IEvent) => boolean, owner: S, signal?: AbortSignal): Promise<WatchEvent> {
+  arm(range: KeyRange, startRevision: string, accept: Accept, owner: S, signal?: AbortSignal, prevKv = false): Promise<WatchEvent> {
     return new Promise<WatchEvent>((resolve) => {
       const onAbort = (): void => armed.settle('cancelled');
       const armed: Armed<S> = {
         range,
         startRevision,
         accept,
+        prevKv,
         owner,
         id: undefined,
         done: false,
@@ -134,7 +144,12 @@ export class WatchHub<S> {
   #create(armed: Armed<S>): void {
     this.#creating.push(armed);
     this.#stream?.write({
-      create_request: { key: armed.range.start, range_end: armed.range.end, start_revision: armed.startRevision },
+      create_request: {
+        key: armed.range.start,
+        range_end: armed.range.end,
+        start_revision: armed.startRevision,
+        ...(armed.prevKv ? { prev_kv: true } : {}),
+      },
     });
   }
 
@@ -165,7 +180,20 @@ export class WatchHub<S> {
       armed.settle('changed');
       return;
     }
-    if (response.events.some((event) => armed.accept(event))) armed.settle('changed');
+    for (const event of response.events) {
+      const verdict = armed.accept(event);
+      if (verdict === true) {
+        armed.settle('changed');
+        return;
+      }
+      if (verdict !== false) {
+        void verdict.then(
+          () => armed.settle('changed'),
+          () => armed.settle('changed'),
+        );
+        return;
+      }
+    }
   }
 
   #drop(armed: Armed<S>): void {
