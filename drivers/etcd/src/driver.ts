@@ -351,7 +351,7 @@ export class EtcdDriver implements Driver {
       onChange: (change) => this.#notify(change),
       onLost: (session, why) => this.#sessionLost(session, why),
     });
-    this.#watchSessionKey(keeper.session, grant.revision);
+    this.#watchSessionKey(keeper.session);
     return keeper;
   }
 
@@ -359,21 +359,25 @@ export class EtcdDriver implements Driver {
    * Watches the session key: etcd deletes it only with the lease, so its deletion is etcd's
    * word that the session is over — seen in the same notification as the deletion of the
    * session's nodes, before anyone else could act on those (a keep-alive would tell up to a
-   * third of the TTL later). A watch that ends otherwise (compaction) is armed again.
+   * third of the TTL later). The watch starts "from now": etcd delivers events of such a
+   * watch at once, while a watch from an older revision waits for etcd's catch-up loop (up to
+   * 100 ms), too late to abort the holder before the next one is granted. A revocation in
+   * the moment between the put and the watch is still seen by the next keep-alive. A watch
+   * that ends otherwise (compaction) is armed again after a read.
    */
-  #watchSessionKey(session: CoreSession, revision: string): void {
+  #watchSessionKey(session: CoreSession): void {
     const range = this.#keys.sessionKey(session.id);
     const gone = (event: IEvent): boolean => {
       if (event.type !== 'Delete') return false;
       this.#sessionLost(session, 'server');
       return true;
     };
-    void this.#watches.arm(range, (BigInt(revision) + 1n).toString(), gone, session).then(async (event) => {
+    void this.#watches.arm(range, '0', gone, session).then(async (event) => {
       if (event !== 'changed' || session.ended) return;
       try {
         const response = await this.#requests.run('read the session key', (o) => this.#client.kv.range({ key: range.start }, o), 'always');
         if (response.kvs.length === 0) this.#sessionLost(session, 'server');
-        else this.#watchSessionKey(session, response.header.revision);
+        else this.#watchSessionKey(session);
       } catch {
         // Unreachable: the keep-alives and the local deadline decide.
       }

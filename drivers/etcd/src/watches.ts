@@ -27,7 +27,8 @@ export type Accept = (event: IEvent) => boolean | Promise<unknown>;
 /** A watch the hub keeps until it fires, is cancelled, or its session ends. */
 interface Armed<S> {
   readonly range: KeyRange;
-  readonly startRevision: string;
+  /** Where the watch starts; `'0'` (etcd: "from now") becomes concrete once etcd confirms it. */
+  startRevision: string;
   readonly accept: Accept;
   /** Ask etcd for the previous value with delete events (to see whose node went). */
   readonly prevKv: boolean;
@@ -62,7 +63,8 @@ export class WatchHub<S> {
   }
 
   /**
-   * Arms a one-shot watch on `range` from `startRevision`.
+   * Arms a one-shot watch on `range` from `startRevision` (`'0'`: from now — etcd serves such
+   * a watch at once, while one from an older revision waits for etcd's catch-up loop).
    * @param accept which events count (a child watch ignores data changes of children)
    * @param signal cancels the watch: it resolves `cancelled` and is removed from etcd
    * @returns resolves `changed`, `session` or `cancelled`; never rejects
@@ -168,6 +170,8 @@ export class WatchHub<S> {
       }
       armed.id = response.watch_id;
       this.#byId.set(response.watch_id, armed);
+      // A watch "from now" resumes, after a reconnect, right after the revision it began at.
+      if (armed.startRevision === '0') armed.startRevision = (BigInt(response.header.revision) + 1n).toString();
       // A create response may carry no events; events come in later responses.
       return;
     }
