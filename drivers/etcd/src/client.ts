@@ -13,10 +13,85 @@ import { classify } from './errors.js';
 /** gRPC call options (the deadline), as etcd3's calls take them. */
 export type CallOptions = NonNullable<Parameters<KVClient['range']>[1]>;
 
-/** Builds the `etcd3` client for a parsed URL. The password is revealed here only. */
-export function buildClient(config: ConnectionConfig): Etcd3 {
+/**
+ * The members of the cluster, used one at a time: every request and stream goes to the
+ * current member, in URL order, and moves to the next when the current one fails (refuses
+ * connections, times out, or has lost its leader). Staying on one member keeps the watch
+ * stream, the keep-alives and the reads in step: etcd tells the watch streams it serves of
+ * a change before it answers the request that made it.
+ */
+export class Endpoints {
+  readonly #config: ConnectionConfig;
+  readonly #clients: (Etcd3 | undefined)[];
+  #active = 0;
+  #closed = false;
+
+  constructor(config: ConnectionConfig) {
+    this.#config = config;
+    this.#clients = config.hosts.map(() => undefined);
+  }
+
+  /** The current member, `host:port` (for logs). */
+  get member(): string {
+    const { host, port } = this.#config.hosts[this.#active] as { host: string; port: number };
+    return `${host}:${port}`;
+  }
+
+  /** The client of the current member. */
+  get current(): Etcd3 {
+    let client = this.#clients[this.#active];
+    if (client === undefined) {
+      client = buildClient(this.#config, this.#active);
+      // A client made after close (a late retry) is closed at once: it fails its calls.
+      if (this.#closed) client.close();
+      this.#clients[this.#active] = client;
+    }
+    return client;
+  }
+
+  /**
+   * Starts on the leader, if a member can say which it is and the URL lists it: writes then
+   * skip a forwarding hop, and the watch stream hears of every change as soon as the cluster
+   * commits it (a follower applies it a moment later). Best effort: on any failure the
+   * members are used in URL order.
+   */
+  async preferLeader(deadline: Date): Promise<void> {
+    if (this.#clients.length < 2) return;
+    const client = this.current;
+    try {
+      const [status, list] = await Promise.all([client.maintenance.status({ deadline }), client.cluster.memberList({}, { deadline })]);
+      const leader = list.members.find((member) => member.ID === status.leader);
+      const index = this.#config.hosts.findIndex(({ host, port }) =>
+        leader?.clientURLs.some((url) => {
+          const parsed = new URL(url);
+          return Number(parsed.port) === port && parsed.hostname.replace(/^\[|\]$/g, '') === host;
+        }),
+      );
+      if (index >= 0) this.#active = index;
+    } catch {
+      // Not the leader then: the URL order.
+    }
+  }
+
+  /** A call on `client` failed in a way another member may not: move on to the next member. */
+  failed(client: Etcd3): void {
+    if (this.#clients.length > 1 && this.#clients[this.#active] === client) {
+      this.#active = (this.#active + 1) % this.#clients.length;
+    }
+  }
+
+  /** Closes every member's client. */
+  close(): void {
+    this.#closed = true;
+    for (const client of this.#clients) client?.close();
+  }
+}
+
+/** Builds the `etcd3` client of one member of a parsed URL. The password is revealed here only. */
+function buildClient(config: ConnectionConfig, index: number): Etcd3 {
   const scheme = config.tls ? 'https' : 'http';
-  const hosts = config.hosts.map(({ host, port }) => `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`);
+  const { host, port } = config.hosts[index] as { host: string; port: number };
+  const hosts = [`${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`];
   const timeout = config.settings.operationTimeout;
   const options: IOptions = {
     hosts,
@@ -50,13 +125,16 @@ export class Requests {
   readonly #label: string;
   readonly #timeout: number;
   readonly #closed: AbortSignal;
+  readonly #endpoints: Endpoints;
 
   /**
+   * @param endpoints the members to send to
    * @param label prefix of every message (`etcd 127.0.0.1:2379`)
    * @param timeout deadline of one call (all its attempts), ms
    * @param closed aborts when the driver closes: pending calls reject with its reason
    */
-  constructor(label: string, timeout: number, closed: AbortSignal) {
+  constructor(endpoints: Endpoints, label: string, timeout: number, closed: AbortSignal) {
+    this.#endpoints = endpoints;
     this.#label = label;
     this.#timeout = timeout;
     this.#closed = closed;
@@ -65,7 +143,7 @@ export class Requests {
   /**
    * Runs `attempt` until it succeeds, fails for good, or the deadline passes.
    * @param what the request, for messages (`get /a/b`)
-   * @param attempt one try; gets the gRPC call options (with the deadline) and the attempt
+   * @param attempt one try; gets the current member's client, the gRPC call options (with the deadline) and the attempt
    *   number (0 first), so a create can tell a repeat from the first send
    * @param repeat whether a try whose outcome is unknown may be repeated
    * @param signal the caller's cancellation
@@ -75,7 +153,7 @@ export class Requests {
    */
   async run<T>(
     what: string,
-    attempt: (options: CallOptions, n: number) => Promise<T>,
+    attempt: (client: Etcd3, options: CallOptions, n: number) => Promise<T>,
     repeat: Repeat,
     signal?: AbortSignal,
     timeout = this.#timeout,
@@ -87,12 +165,14 @@ export class Requests {
       this.#check(signal, label);
       const left = until - Date.now();
       if (left <= 0) throw this.#expired(label, timeout, last);
+      const client = this.#endpoints.current;
       try {
-        return await this.#bounded(attempt({ deadline: new Date(Date.now() + left) }, n), left, label, signal);
+        return await this.#bounded(attempt(client, { deadline: new Date(Date.now() + left) }, n), left, label, signal);
       } catch (error) {
         this.#check(signal, label);
         const failure = classify(error, label);
         last = failure.error;
+        if (failure.transient || failure.error.code === 'TIMEOUT') this.#endpoints.failed(client);
         if (!failure.transient) throw failure.error;
         if (failure.maybeApplied && repeat === 'never-once-sent') {
           throw new CoordError('CONNECTION_LOSS', `${label}: the outcome is unknown (${failure.error.message})`, { cause: error });

@@ -38,7 +38,7 @@ import {
   type WatchEvent,
 } from '@coord/core';
 import type { Etcd3, IEvent, IKeyValue, IRequestOp, ITxnResponse } from 'etcd3';
-import { buildClient, Requests, type CallOptions, type Repeat } from './client.js';
+import { Endpoints, Requests, type CallOptions, type Repeat } from './client.js';
 import { KeyCodec, type KeyRange } from './keys.js';
 import { LeaseKeeper } from './session.js';
 import { compareRange, countOf, keysOf, listing, type Compare } from './txn.js';
@@ -51,7 +51,7 @@ const CHILD_CHANGE = (event: IEvent): boolean => event.type === 'Delete' || even
 export class EtcdDriver implements Driver {
   readonly name = 'etcd' as const;
   readonly capabilities: Capabilities = Object.freeze({ linearizable: true, tokensSurviveFailover: true });
-  readonly #client: Etcd3;
+  readonly #endpoints: Endpoints;
   readonly #config: ConnectionConfig;
   readonly #keys: KeyCodec;
   readonly #requests: Requests;
@@ -70,15 +70,15 @@ export class EtcdDriver implements Driver {
   readonly #sequencers = new Map<string, Promise<unknown>>();
   #closed = false;
 
-  private constructor(client: Etcd3, config: ConnectionConfig, requests: Requests, closer: AbortController, keeper: (driver: EtcdDriver) => LeaseKeeper) {
-    this.#client = client;
+  private constructor(endpoints: Endpoints, config: ConnectionConfig, requests: Requests, closer: AbortController, keeper: (driver: EtcdDriver) => LeaseKeeper) {
+    this.#endpoints = endpoints;
     this.#config = config;
     this.#keys = new KeyCodec(config.namespace);
     this.#requests = requests;
-    this.#grants = new Requests(labelOf(config), config.settings.operationTimeout, new AbortController().signal);
+    this.#grants = new Requests(endpoints, labelOf(config), config.settings.operationTimeout, new AbortController().signal);
     this.#closer = closer;
     this.#label = labelOf(config);
-    this.#watches = new WatchHub<CoreSession>(client);
+    this.#watches = new WatchHub<CoreSession>(endpoints);
     this.#keeper = keeper(this);
   }
 
@@ -88,14 +88,18 @@ export class EtcdDriver implements Driver {
    *   if the credentials are refused.
    */
   static async open(config: ConnectionConfig): Promise<EtcdDriver> {
-    const client = buildClient(config);
+    const endpoints = new Endpoints(config);
     const closer = new AbortController();
-    const requests = new Requests(labelOf(config), config.settings.operationTimeout, closer.signal);
+    const requests = new Requests(endpoints, labelOf(config), config.settings.operationTimeout, closer.signal);
     try {
-      const grant = await openLease(client, requests, new KeyCodec(config.namespace), ttlSecondsOf(config), config.settings.connectTimeout);
-      return new EtcdDriver(client, config, requests, closer, (driver) => driver.#keep(grant));
+      const started = Date.now();
+      const { connectTimeout } = config.settings;
+      await endpoints.preferLeader(new Date(started + connectTimeout / 4));
+      const left = Math.max(1, connectTimeout - (Date.now() - started));
+      const grant = await openLease(requests, new KeyCodec(config.namespace), ttlSecondsOf(config), left);
+      return new EtcdDriver(endpoints, config, requests, closer, (driver) => driver.#keep(grant));
     } catch (error) {
-      client.close();
+      endpoints.close();
       throw error;
     }
   }
@@ -216,7 +220,7 @@ export class EtcdDriver implements Driver {
     const own = this.#keys.nodeRange(path);
     const response = await this.#requests.run(
       `get ${path}`,
-      (o) => this.#client.kv.range({ key: own.start, range_end: own.end }, o),
+      (client, o) => client.kv.range({ key: own.start, range_end: own.end }, o),
       'always',
       options.signal,
     );
@@ -244,7 +248,7 @@ export class EtcdDriver implements Driver {
     const range = this.#keys.childrenRange(dir);
     const response = await this.#requests.run(
       `children of ${dir}`,
-      (o) => this.#client.kv.range({ key: range.start, range_end: range.end, keys_only: true }, o),
+      (client, o) => client.kv.range({ key: range.start, range_end: range.end, keys_only: true }, o),
       'always',
       options.signal,
     );
@@ -334,20 +338,20 @@ export class EtcdDriver implements Driver {
     // a lease being granted for the next session is revoked as soon as it arrives.
     const next = this.#granting?.catch(() => undefined);
     await Promise.all([
-      revoke(this.#client, keeper.leaseId, this.#config).catch(() => undefined),
-      next?.then((grant) => (grant === undefined ? undefined : revoke(this.#client, grant.id, this.#config))).catch(() => undefined),
+      revoke(this.#endpoints, keeper.leaseId, this.#config).catch(() => undefined),
+      next?.then((grant) => (grant === undefined ? undefined : revoke(this.#endpoints, grant.id, this.#config))).catch(() => undefined),
     ]);
-    this.#client.close();
+    this.#endpoints.close();
   }
 
-  toJSON(): { name: string; url: string; session: string } {
-    return { name: this.name, url: this.#config.redacted, session: this.#keeper.session.id };
+  toJSON(): { name: string; url: string; member: string; session: string } {
+    return { name: this.name, url: this.#config.redacted, member: this.#endpoints.member, session: this.#keeper.session.id };
   }
 
   // ---- sessions -------------------------------------------------------------------------
 
   #keep(grant: Grant): LeaseKeeper {
-    const keeper = new LeaseKeeper(this.#client, grant.id, grant.ttlSeconds, grant.sentAt, {
+    const keeper = new LeaseKeeper(this.#endpoints, grant.id, grant.ttlSeconds, grant.sentAt, {
       onChange: (change) => this.#notify(change),
       onLost: (session, why) => this.#sessionLost(session, why),
     });
@@ -375,7 +379,7 @@ export class EtcdDriver implements Driver {
     void this.#watches.arm(range, '0', gone, session).then(async (event) => {
       if (event !== 'changed' || session.ended) return;
       try {
-        const response = await this.#requests.run('read the session key', (o) => this.#client.kv.range({ key: range.start }, o), 'always');
+        const response = await this.#requests.run('read the session key', (client, o) => client.kv.range({ key: range.start }, o), 'always');
         if (response.kvs.length === 0) this.#sessionLost(session, 'server');
         else this.#watchSessionKey(session);
       } catch {
@@ -400,7 +404,7 @@ export class EtcdDriver implements Driver {
     session.expire(why === 'server' ? 'expired on etcd (its lease is gone)' : 'passed its local deadline without a renewal');
     this.#watches.settleOwner(session, 'session');
     // Given up locally while etcd may still hold it: revoke it, if etcd can hear us.
-    if (why === 'deadline') void revoke(this.#client, keeper.leaseId, this.#config).catch(() => undefined);
+    if (why === 'deadline') void revoke(this.#endpoints, keeper.leaseId, this.#config).catch(() => undefined);
     if (!this.#closed) this.#reopen();
   }
 
@@ -413,7 +417,7 @@ export class EtcdDriver implements Driver {
     const granting = (async (): Promise<Grant | undefined> => {
       while (!this.#closed) {
         try {
-          return await openLease(this.#client, this.#grants, this.#keys, ttlSecondsOf(this.#config), this.#config.settings.operationTimeout);
+          return await openLease(this.#grants, this.#keys, ttlSecondsOf(this.#config), this.#config.settings.operationTimeout);
         } catch {
           await sleep(250, this.#closer.signal).catch(() => undefined);
         }
@@ -466,7 +470,7 @@ export class EtcdDriver implements Driver {
     build: (o: CallOptions, n: number) => { compare: Compare[]; success: IRequestOp[]; failure: IRequestOp[] },
   ): Promise<ITxnResponse> {
     try {
-      const response = await this.#requests.run(what, (o, n) => this.#client.kv.txn(build(o, n), o), repeat);
+      const response = await this.#requests.run(what, (client, o, n) => client.kv.txn(build(o, n), o), repeat);
       this.#seen(response.header.revision);
       return response;
     } catch (error) {
@@ -499,7 +503,7 @@ export class EtcdDriver implements Driver {
   #confirmSession(session: CoreSession): Promise<unknown> {
     const key = this.#keys.sessionKey(session.id).start;
     const read = this.#requests
-      .run('read the session key', (o) => this.#client.kv.range({ key, count_only: true }, o), 'always', session.signal)
+      .run('read the session key', (client, o) => client.kv.range({ key, count_only: true }, o), 'always', session.signal)
       .then((response) => {
         if (response.count === '0') this.#sessionLost(session, 'server');
       });
@@ -577,12 +581,12 @@ interface Grant {
  * Grants a lease and puts the session key on it (see {@link KeyCodec.sessionKey}).
  * The revision returned is the put's: the session key is watched from the next one.
  */
-async function openLease(client: Etcd3, requests: Requests, keys: KeyCodec, ttlSeconds: number, timeout: number): Promise<Grant> {
+async function openLease(requests: Requests, keys: KeyCodec, ttlSeconds: number, timeout: number): Promise<Grant> {
   const started = Date.now();
   let sentAt = monotonicNow();
   const lease = await requests.run(
     'grant a lease',
-    (o) => {
+    (client, o) => {
       sentAt = monotonicNow();
       return client.leaseClient.leaseGrant({ TTL: ttlSeconds }, o);
     },
@@ -594,22 +598,22 @@ async function openLease(client: Etcd3, requests: Requests, keys: KeyCodec, ttlS
     const key = keys.sessionKey(lease.ID).start;
     const put = await requests.run(
       'put the session key',
-      (o) => client.kv.put({ key, value: Buffer.alloc(0), lease: lease.ID }, o),
+      (client, o) => client.kv.put({ key, value: Buffer.alloc(0), lease: lease.ID }, o),
       'always',
       undefined,
       Math.max(1, timeout - (Date.now() - started)),
     );
     return { id: lease.ID, ttlSeconds: Number(lease.TTL), sentAt, revision: put.header.revision };
   } catch (error) {
-    await client.leaseClient.leaseRevoke({ ID: lease.ID }, { deadline: new Date(Date.now() + timeout) }).catch(() => undefined);
+    await requests.run('revoke the lease', (client, o) => client.leaseClient.leaseRevoke({ ID: lease.ID }, o), 'always', undefined, timeout).catch(() => undefined);
     throw error;
   }
 }
 
 /** Revokes a lease (its keys go at once), within the operation timeout; never retried. */
-async function revoke(client: Etcd3, leaseId: string, config: ConnectionConfig): Promise<void> {
+async function revoke(endpoints: Endpoints, leaseId: string, config: ConnectionConfig): Promise<void> {
   const deadline = new Date(Date.now() + config.settings.operationTimeout);
-  await client.leaseClient.leaseRevoke({ ID: leaseId }, { deadline });
+  await endpoints.current.leaseClient.leaseRevoke({ ID: leaseId }, { deadline });
 }
 
 /** The lease TTL in whole seconds: the URL's `ttl`, else the session timeout rounded up. */

@@ -14,6 +14,7 @@
  * is reopened with backoff; the local deadline ends it if that takes too long.
  */
 import { ManagedSession, monotonicNow, type SessionStateChange } from '@coord/core';
+import type { Endpoints } from './client.js';
 import type { Etcd3, IDuplexStream, ILeaseKeepAliveRequest, ILeaseKeepAliveResponse } from 'etcd3';
 
 type KeepAliveStream = IDuplexStream<ILeaseKeepAliveRequest, ILeaseKeepAliveResponse>;
@@ -30,12 +31,14 @@ export interface LeaseHooks {
 export class LeaseKeeper {
   /** The session this lease is. Its id is the lease id in decimal. */
   readonly session: ManagedSession;
-  readonly #client: Etcd3;
+  readonly #endpoints: Endpoints;
   readonly #hooks: LeaseHooks;
   readonly #interval: number;
   /** Send times of the keep-alives not answered yet, oldest first (etcd answers in order). */
   #inFlight: number[] = [];
   #stream: KeepAliveStream | undefined;
+  /** The member's client the stream runs on. */
+  #streamClient: Etcd3 | undefined;
   #ticker: NodeJS.Timeout | undefined;
   #retry: NodeJS.Timeout | undefined;
   #backoff = 100;
@@ -46,8 +49,8 @@ export class LeaseKeeper {
    * @param ttlSeconds the TTL etcd granted
    * @param sentAt monotonic send time of the grant request
    */
-  constructor(client: Etcd3, leaseId: string, ttlSeconds: number, sentAt: number, hooks: LeaseHooks) {
-    this.#client = client;
+  constructor(endpoints: Endpoints, leaseId: string, ttlSeconds: number, sentAt: number, hooks: LeaseHooks) {
+    this.#endpoints = endpoints;
     this.#hooks = hooks;
     this.session = new ManagedSession(leaseId, ttlSeconds * 1000, sentAt, (change) => hooks.onChange(change), (session) =>
       hooks.onLost(session, 'deadline'),
@@ -72,18 +75,23 @@ export class LeaseKeeper {
 
   #open(): void {
     if (this.#stopped) return;
-    this.#client.leaseClient.leaseKeepAlive().then(
-      (stream) => this.#attach(stream),
-      () => this.#broken(undefined),
+    const client = this.#endpoints.current;
+    client.leaseClient.leaseKeepAlive().then(
+      (stream) => this.#attach(stream, client),
+      () => {
+        this.#endpoints.failed(client);
+        this.#broken(undefined);
+      },
     );
   }
 
-  #attach(stream: KeepAliveStream): void {
+  #attach(stream: KeepAliveStream, client: Etcd3): void {
     if (this.#stopped) {
       stream.cancel();
       return;
     }
     this.#stream = stream;
+    this.#streamClient = client;
     this.#inFlight = [];
     stream.on('data', (response: ILeaseKeepAliveResponse) => this.#answered(response));
     stream.on('error', () => this.#broken(stream));
@@ -122,6 +130,7 @@ export class LeaseKeeper {
     if (stream !== undefined && stream !== this.#stream) return; // an old stream's late event
     this.#teardown();
     if (this.#stopped) return;
+    if (stream !== undefined && this.#streamClient !== undefined) this.#endpoints.failed(this.#streamClient);
     this.session.suspend();
     this.#retry = setTimeout(() => {
       this.#retry = undefined;

@@ -13,6 +13,7 @@
  */
 import type { WatchEvent } from '@coord/core';
 import type { Etcd3, IDuplexStream, IEvent, IWatchRequest, IWatchResponse } from 'etcd3';
+import type { Endpoints } from './client.js';
 import type { KeyRange } from './keys.js';
 
 type WatchStream = IDuplexStream<IWatchRequest, IWatchResponse>;
@@ -42,19 +43,21 @@ interface Armed<S> {
 
 /** The watch stream of one driver. */
 export class WatchHub<S> {
-  readonly #client: Etcd3;
+  readonly #endpoints: Endpoints;
   readonly #armed = new Set<Armed<S>>();
   /** Watches whose create was sent on the current stream, in order (etcd answers in order). */
   #creating: Armed<S>[] = [];
   readonly #byId = new Map<string, Armed<S>>();
   #stream: WatchStream | undefined;
+  /** The member's client the stream runs on. */
+  #streamClient: Etcd3 | undefined;
   #connecting = false;
   #retry: NodeJS.Timeout | undefined;
   #backoff = 50;
   #closed = false;
 
-  constructor(client: Etcd3) {
-    this.#client = client;
+  constructor(endpoints: Endpoints) {
+    this.#endpoints = endpoints;
   }
 
   /** Number of armed watches (for tests). */
@@ -118,13 +121,16 @@ export class WatchHub<S> {
   #connect(): void {
     if (this.#connecting || this.#stream !== undefined || this.#closed || this.#retry !== undefined) return;
     this.#connecting = true;
-    this.#client.watchClient.watch().then(
+    const client = this.#endpoints.current;
+    client.watchClient.watch().then(
       (stream) => {
         this.#connecting = false;
+        this.#streamClient = client;
         this.#attach(stream);
       },
       () => {
         this.#connecting = false;
+        this.#endpoints.failed(client);
         this.#broken(undefined);
       },
     );
@@ -215,6 +221,7 @@ export class WatchHub<S> {
 
   #broken(stream: WatchStream | undefined): void {
     if (stream !== undefined && stream !== this.#stream) return;
+    if (stream !== undefined && this.#streamClient !== undefined) this.#endpoints.failed(this.#streamClient);
     this.#teardown();
     if (this.#closed || this.#armed.size === 0) return;
     this.#retry = setTimeout(() => {
