@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe } from '@jest/globals';
 import { driverCases } from './cases/driver.js';
 import { groupCases } from './cases/group.js';
 import { lockCases } from './cases/lock.js';
+import { networkCases } from './cases/network.js';
 import { rwlockCases } from './cases/rwlock.js';
 import { semaphoreCases } from './cases/semaphore.js';
 import { barrierCases } from './cases/barrier.js';
@@ -42,5 +43,6 @@ export function conformance(fixture: DriverFixture): void {
     electionCases(fixture, context);
     groupCases(fixture, context);
     queueCases(fixture, context);
+    networkCases(fixture, context);
   });
 }
