@@ -166,8 +166,12 @@ export class Requests {
       const left = until - Date.now();
       if (left <= 0) throw this.#expired(label, timeout, last);
       const client = this.#endpoints.current;
+      // A request that may be repeated gets a part of the budget per try: a write stuck on a
+      // member whose leader just died waits for etcd's own request timeout (~7 s) otherwise,
+      // while a retry on the next member succeeds once a new leader is elected.
+      const slice = repeat === 'always' ? Math.min(left, Math.max(1_000, Math.floor(timeout / 3))) : left;
       try {
-        return await this.#bounded(attempt(client, { deadline: new Date(Date.now() + left) }, n), left, label, signal);
+        return await this.#bounded(attempt(client, { deadline: new Date(Date.now() + slice) }, n), slice, label, signal);
       } catch (error) {
         this.#check(signal, label);
         const failure = classify(error, label);

@@ -60,10 +60,8 @@ export class EtcdDriver implements Driver {
   readonly #listeners = new Set<(change: SessionStateChange) => void>();
   readonly #label: string;
   #keeper: LeaseKeeper;
-  /** The next session being opened after an expiry. */
-  #opening: Promise<LeaseKeeper> | undefined;
-  /** Its lease grant in flight (close waits for it, to revoke it). */
-  #granting: Promise<Grant | undefined> | undefined;
+  /** The grant of the current session's lease, while in flight (close waits for it, to revoke it). */
+  #granting: Promise<void> | undefined;
   /** Requests that close does not cancel: lease grants, whose lease close must revoke. */
   readonly #grants: Requests;
   /** createSequential calls per directory, applied in call order (ZooKeeper's FIFO order). */
@@ -96,8 +94,9 @@ export class EtcdDriver implements Driver {
       const { connectTimeout } = config.settings;
       await endpoints.preferLeader(new Date(started + connectTimeout / 4));
       const left = Math.max(1, connectTimeout - (Date.now() - started));
-      const grant = await openLease(requests, new KeyCodec(config.namespace), ttlSecondsOf(config), left);
-      return new EtcdDriver(endpoints, config, requests, closer, (driver) => driver.#keep(grant));
+      const keys = new KeyCodec(config.namespace);
+      const grant = await openLease(requests, keys, ttlSecondsOf(config), left);
+      return new EtcdDriver(endpoints, config, requests, closer, (driver) => driver.#keep(grant.id, grant.sentAt));
     } catch (error) {
       endpoints.close();
       throw error;
@@ -331,16 +330,13 @@ export class EtcdDriver implements Driver {
     this.#closed = true;
     this.#closer.abort(new CoordError('CLOSED', `${this.#label}: driver is closed`));
     const keeper = this.#keeper;
-    keeper.stop();
     keeper.session.close();
+    keeper.stop();
     this.#watches.close();
-    // Revoking the lease removes the session's ephemeral nodes at once for everyone else;
-    // a lease being granted for the next session is revoked as soon as it arrives.
-    const next = this.#granting?.catch(() => undefined);
-    await Promise.all([
-      revoke(this.#endpoints, keeper.leaseId, this.#config).catch(() => undefined),
-      next?.then((grant) => (grant === undefined ? undefined : revoke(this.#endpoints, grant.id, this.#config))).catch(() => undefined),
-    ]);
+    // Revoking the lease removes the session's ephemeral nodes at once for everyone else. A
+    // grant in flight is waited for first, so its lease cannot outlive the driver.
+    await this.#granting?.catch(() => undefined);
+    await revoke(this.#endpoints, keeper.leaseId, this.#config).catch(() => undefined);
     this.#endpoints.close();
   }
 
@@ -350,12 +346,16 @@ export class EtcdDriver implements Driver {
 
   // ---- sessions -------------------------------------------------------------------------
 
-  #keep(grant: Grant): LeaseKeeper {
-    const keeper = new LeaseKeeper(this.#endpoints, grant.id, grant.ttlSeconds, grant.sentAt, {
-      onChange: (change) => this.#notify(change),
-      onLost: (session, why) => this.#sessionLost(session, why),
-    });
-    this.#watchSessionKey(keeper.session);
+  /** A keeper for lease `id`: granted at `sentAt`, or pending (granted later by {@link #reopen}). */
+  #keep(id: string, sentAt?: number): LeaseKeeper {
+    const keeper = new LeaseKeeper(
+      this.#endpoints,
+      id,
+      ttlSecondsOf(this.#config),
+      { onChange: (change) => this.#notify(change), onLost: (session, why) => this.#sessionLost(session, why) },
+      sentAt,
+    );
+    if (sentAt !== undefined) this.#watchSessionKey(keeper.session);
     return keeper;
   }
 
@@ -388,20 +388,24 @@ export class EtcdDriver implements Driver {
     });
   }
 
-  /** The current session's keeper, waiting for the next one if the current one ended. */
+  /**
+   * The current session's keeper, once etcd has granted its lease (a session opened after
+   * an expiry exists at once, but its lease is granted in the background).
+   * @throws CoordError `SESSION_EXPIRED` if that session ended meanwhile; `TIMEOUT`.
+   */
   async #liveKeeper(): Promise<LeaseKeeper> {
     const keeper = this.#keeper;
-    if (!keeper.session.ended) return keeper;
-    const opening = this.#opening;
-    if (opening === undefined) throw new CoordError('CLOSED', `${this.#label}: driver is closed`);
-    return this.#requests.run('open a new session', () => opening, 'always');
+    if (keeper.session.ended) throw abortReason(keeper.session.signal, `${this.#label}: session`);
+    if (keeper.isGranted) return keeper;
+    await this.#requests.run('wait for the session', () => keeper.ready, 'always');
+    return keeper;
   }
 
   #sessionLost(session: CoreSession, why: 'server' | 'deadline'): void {
     const keeper = this.#keeper;
     if (keeper.session !== session || session.ended) return;
-    keeper.stop();
     session.expire(why === 'server' ? 'expired on etcd (its lease is gone)' : 'passed its local deadline without a renewal');
+    keeper.stop();
     this.#watches.settleOwner(session, 'session');
     // Given up locally while etcd may still hold it: revoke it, if etcd can hear us.
     if (why === 'deadline') void revoke(this.#endpoints, keeper.leaseId, this.#config).catch(() => undefined);
@@ -409,33 +413,37 @@ export class EtcdDriver implements Driver {
   }
 
   /**
-   * Opens the next session in the background, retrying until it succeeds or the driver
-   * closes. The grant is not cancelled by close (etcd may grant it anyway); close waits for
-   * it and revokes it.
+   * Opens the next session: at once, under a lease id of our choosing, in state `suspended`;
+   * its lease is granted in the background, retried until etcd grants it, the session's
+   * local deadline passes first (then the next one takes over), or the driver closes. A
+   * grant in flight is not cancelled by close (etcd may grant it anyway): close waits for it
+   * and revokes the lease.
    */
   #reopen(): void {
-    const granting = (async (): Promise<Grant | undefined> => {
-      while (!this.#closed) {
+    const keeper = this.#keep(randomLeaseId());
+    this.#keeper = keeper;
+    this.#notify({ session: keeper.session, previous: 'expired', state: 'suspended' });
+    const session = keeper.session;
+    const granting = (async (): Promise<void> => {
+      while (!this.#closed && !session.ended) {
         try {
-          return await openLease(this.#grants, this.#keys, ttlSecondsOf(this.#config), this.#config.settings.operationTimeout);
+          const grant = await openLease(this.#grants, this.#keys, ttlSecondsOf(this.#config), this.#config.settings.operationTimeout, session.id);
+          if (this.#closed || session.ended) {
+            await revoke(this.#endpoints, session.id, this.#config).catch(() => undefined);
+            return;
+          }
+          keeper.granted(grant.sentAt);
+          this.#watchSessionKey(session);
+          return;
         } catch {
-          await sleep(250, this.#closer.signal).catch(() => undefined);
+          await sleep(250, AbortSignal.any([this.#closer.signal, session.signal])).catch(() => undefined);
         }
       }
-      return undefined;
     })();
     this.#granting = granting;
-    const opening = granting.then((grant) => {
-      this.#granting = undefined;
-      if (grant === undefined || this.#closed) throw new CoordError('CLOSED', `${this.#label}: driver is closed`);
-      const next = this.#keep(grant);
-      this.#keeper = next;
-      this.#opening = undefined;
-      this.#notify({ session: next.session, previous: 'expired', state: 'connected' });
-      return next;
+    void granting.finally(() => {
+      if (this.#granting === granting) this.#granting = undefined;
     });
-    opening.catch(() => undefined);
-    this.#opening = opening;
   }
 
   #notify(change: SessionStateChange): void {
@@ -570,44 +578,54 @@ export class EtcdDriver implements Driver {
 /** A lease etcd granted. */
 interface Grant {
   readonly id: string;
-  readonly ttlSeconds: number;
   /** Monotonic send time of the grant request (the session's first renewal). */
   readonly sentAt: number;
-  /** Revision of the session key's put. */
-  readonly revision: string;
 }
 
 /**
- * Grants a lease and puts the session key on it (see {@link KeyCodec.sessionKey}).
- * The revision returned is the put's: the session key is watched from the next one.
+ * Grants lease `id` (client-chosen, see {@link LeaseKeeper}) and puts the session key on it
+ * (see {@link KeyCodec.sessionKey}). A repeat after a lost reply finds the lease already
+ * granted: that is ours, and the deadline counts from the first send (the earliest etcd can
+ * have started it). A fresh id that collides with another client's lease is refused with
+ * `NODE_EXISTS`, and the caller picks another.
  */
-async function openLease(requests: Requests, keys: KeyCodec, ttlSeconds: number, timeout: number): Promise<Grant> {
+async function openLease(requests: Requests, keys: KeyCodec, ttlSeconds: number, timeout: number, id = randomLeaseId()): Promise<Grant> {
   const started = Date.now();
-  let sentAt = monotonicNow();
-  const lease = await requests.run(
+  let sentAt: number | undefined;
+  await requests.run(
     'grant a lease',
-    (client, o) => {
-      sentAt = monotonicNow();
-      return client.leaseClient.leaseGrant({ TTL: ttlSeconds }, o);
+    async (client, o, n) => {
+      sentAt ??= monotonicNow();
+      try {
+        await client.leaseClient.leaseGrant({ TTL: ttlSeconds, ID: id }, o);
+      } catch (error) {
+        if (!/lease already exists/.test(String((error as Error).message))) throw error;
+        if (n === 0) throw new CoordError('NODE_EXISTS', `lease ${id} exists`);
+      }
     },
     'always',
     undefined,
     timeout,
   );
   try {
-    const key = keys.sessionKey(lease.ID).start;
-    const put = await requests.run(
+    const key = keys.sessionKey(id).start;
+    await requests.run(
       'put the session key',
-      (client, o) => client.kv.put({ key, value: Buffer.alloc(0), lease: lease.ID }, o),
+      (client, o) => client.kv.put({ key, value: Buffer.alloc(0), lease: id }, o),
       'always',
       undefined,
       Math.max(1, timeout - (Date.now() - started)),
     );
-    return { id: lease.ID, ttlSeconds: Number(lease.TTL), sentAt, revision: put.header.revision };
+    return { id, sentAt: sentAt ?? monotonicNow() };
   } catch (error) {
-    await requests.run('revoke the lease', (client, o) => client.leaseClient.leaseRevoke({ ID: lease.ID }, o), 'always', undefined, timeout).catch(() => undefined);
+    await requests.run('revoke the lease', (client, o) => client.leaseClient.leaseRevoke({ ID: id }, o), 'always', undefined, timeout).catch(() => undefined);
     throw error;
   }
+}
+
+/** A random positive 63-bit lease id, in decimal (etcd's ids are positive int64s). */
+function randomLeaseId(): string {
+  return (randomBytes(8).readBigUInt64BE() >> 1n || 1n).toString();
 }
 
 /** Revokes a lease (its keys go at once), within the operation timeout; never retried. */

@@ -45,18 +45,58 @@ export class LeaseKeeper {
   #stopped = false;
 
   /**
-   * @param leaseId the lease id etcd granted (decimal)
-   * @param ttlSeconds the TTL etcd granted
-   * @param sentAt monotonic send time of the grant request
+   * A session whose lease id the client chose (etcd grants a lease under a requested id), so
+   * the session exists — with its final id — before etcd has granted it: after an expiry the
+   * driver has a live next session at once, and recipes wait for its grant rather than fail.
+   * @param leaseId the lease id (decimal)
+   * @param ttlSeconds the TTL asked for (etcd may grant more, never less)
+   * @param sentAt monotonic send time of the grant request, if it is already granted;
+   *   otherwise the session starts `suspended` until {@link LeaseKeeper.granted}
    */
-  constructor(endpoints: Endpoints, leaseId: string, ttlSeconds: number, sentAt: number, hooks: LeaseHooks) {
+  constructor(endpoints: Endpoints, leaseId: string, ttlSeconds: number, hooks: LeaseHooks, sentAt?: number) {
     this.#endpoints = endpoints;
     this.#hooks = hooks;
-    this.session = new ManagedSession(leaseId, ttlSeconds * 1000, sentAt, (change) => hooks.onChange(change), (session) =>
+    this.session = new ManagedSession(leaseId, ttlSeconds * 1000, sentAt ?? monotonicNow(), (change) => this.#changed(change), (session) =>
       hooks.onLost(session, 'deadline'),
     );
     this.#interval = Math.max(100, Math.floor((ttlSeconds * 1000) / 3));
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.#ready = { resolve, reject };
+    });
+    this.ready.catch(() => undefined);
+    if (sentAt !== undefined) {
+      this.granted(sentAt);
+    } else {
+      // Quietly: the driver announces the new session itself (expired → suspended).
+      this.#quiet = true;
+      this.session.suspend();
+      this.#quiet = false;
+    }
+  }
+
+  /** Settles when etcd has granted the lease; rejects if the session ends first. */
+  readonly ready: Promise<void>;
+  #ready: { resolve(): void; reject(reason: unknown): void } | undefined;
+  #quiet = false;
+
+  /** Whether etcd has granted the lease. */
+  get isGranted(): boolean {
+    return this.#ready === undefined;
+  }
+
+  /** etcd granted the lease with a request sent at monotonic time `sentAt`: start renewing. */
+  granted(sentAt: number): void {
+    const ready = this.#ready;
+    if (ready === undefined || this.#stopped) return;
+    this.#ready = undefined;
+    this.session.renewed(sentAt);
+    this.session.resume();
     this.#open();
+    ready.resolve();
+  }
+
+  #changed(change: SessionStateChange): void {
+    if (!this.#quiet) this.#hooks.onChange(change);
   }
 
   /** The lease id as etcd takes it in requests. */
@@ -68,6 +108,8 @@ export class LeaseKeeper {
   stop(): void {
     if (this.#stopped) return;
     this.#stopped = true;
+    this.#ready?.reject(this.session.signal.reason ?? new Error('stopped'));
+    this.#ready = undefined;
     this.#teardown();
     if (this.#retry !== undefined) clearTimeout(this.#retry);
     this.#retry = undefined;
