@@ -413,8 +413,9 @@ export class EtcdDriver implements Driver {
   }
 
   /**
-   * Opens the next session: at once, under a lease id of our choosing, in state `suspended`;
-   * its lease is granted in the background, retried until etcd grants it, the session's
+   * Opens the next session: at once, under a lease id of our choosing, in state `suspended`
+   * (listeners hear of it, expired → connected, once granted); its lease is granted in the
+   * background, retried until etcd grants it, the session's
    * local deadline passes first (then the next one takes over), or the driver closes. A
    * grant in flight is not cancelled by close (etcd may grant it anyway): close waits for it
    * and revokes the lease.
@@ -422,7 +423,6 @@ export class EtcdDriver implements Driver {
   #reopen(): void {
     const keeper = this.#keep(randomLeaseId());
     this.#keeper = keeper;
-    this.#notify({ session: keeper.session, previous: 'expired', state: 'suspended' });
     const session = keeper.session;
     const granting = (async (): Promise<void> => {
       while (!this.#closed && !session.ended) {
@@ -434,6 +434,8 @@ export class EtcdDriver implements Driver {
           }
           keeper.granted(grant.sentAt);
           this.#watchSessionKey(session);
+          // Announced as the memory driver does: the switch from the expired session.
+          this.#notify({ session, previous: 'expired', state: 'connected' });
           return;
         } catch {
           await sleep(250, AbortSignal.any([this.#closer.signal, session.signal])).catch(() => undefined);

@@ -67,7 +67,7 @@ export class LeaseKeeper {
     if (sentAt !== undefined) {
       this.granted(sentAt);
     } else {
-      // Quietly: the driver announces the new session itself (expired → suspended).
+      // Quietly: the driver announces the new session once granted (expired → connected).
       this.#quiet = true;
       this.session.suspend();
       this.#quiet = false;
@@ -90,7 +90,10 @@ export class LeaseKeeper {
     if (ready === undefined || this.#stopped) return;
     this.#ready = undefined;
     this.session.renewed(sentAt);
+    // Quietly: the driver announces a session granted late itself (expired → connected).
+    this.#quiet = true;
     this.session.resume();
+    this.#quiet = false;
     this.#open();
     ready.resolve();
   }

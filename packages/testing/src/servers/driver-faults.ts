@@ -40,8 +40,16 @@ async function expire(driver: Driver, target: ServerTarget, options: FaultOption
       const password = hook(driver, 'sessionPassword', 'needed to expire its session')() as Uint8Array | string;
       return expireZooKeeperSession(target, id, password, options);
     }
-    case 'etcd':
-      return revokeEtcdLease(target, id, options);
+    case 'etcd': {
+      // etcd tells the revoker and the lease's own client (a watch event) at the same moment,
+      // over two connections, so which hears first is a race. Like a real expiry, this one is
+      // over once the client has heard of it: wait for that, at most a TTL (its keep-alives
+      // would tell it by then).
+      const session = driver.session;
+      const revoked = await revokeEtcdLease(target, id, options);
+      if (revoked) await untilAborted(session.signal, session.ttlMs);
+      return revoked;
+    }
     case 'redis':
       return deleteRedisKey(target, hook(driver, 'sessionKey', 'needed to expire its session')() as string, options);
     default:
@@ -49,9 +57,24 @@ async function expire(driver: Driver, target: ServerTarget, options: FaultOption
   }
 }
 
+/** Resolves once `signal` aborts, or after `ms`; leaves no timer or listener behind. */
+function untilAborted(signal: AbortSignal, ms: number): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
 /**
  * Expires the driver's current session on the server, by the backend's own means
- * (ZooKeeper: takeover + closeSession; etcd: lease revocation; Redis: session key deletion).
+ * (ZooKeeper: takeover + closeSession; etcd: lease revocation, returning once the driver has
+ * seen it; Redis: session key deletion).
  * @example
  * ```ts
  * conformance({ ..., faults: { expireSession: (driver) => expireDriverSession(server, driver) } });
