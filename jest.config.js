@@ -40,7 +40,11 @@ export default {
     {
       ...withServers,
       displayName: 'etcd',
-      testMatch: ['<rootDir>/test/conformance/dist/test/etcd.test.js', '<rootDir>/test/conformance/dist/test/etcd-cluster.test.js'],
+      testMatch: [
+        '<rootDir>/test/conformance/dist/test/etcd.test.js',
+        '<rootDir>/test/conformance/dist/test/etcd-cluster.test.js',
+        '<rootDir>/test/conformance/dist/test/etcd-driver.test.js',
+      ],
     },
     { ...withServers, displayName: 'redis', testMatch: ['<rootDir>/test/conformance/dist/test/redis.test.js'] },
   ],

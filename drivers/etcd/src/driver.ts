@@ -265,26 +265,25 @@ export class EtcdDriver implements Driver {
     if (path === '/') throw new CoordError('NO_NODE', `${this.#label}: ${path} does not exist`);
     const own = this.#keys.nodeRange(path);
     const value = Buffer.from(data);
-    // The put must name the exact key, plain or sequential: a nested Txn picks it.
-    const plain = this.#keys.plainKey(path);
-    const pick: IRequestOp = {
-      request_txn: {
-        compare: [{ key: plain, target: 'Create', result: 'Greater', create_revision: '0' }],
-        success: [{ request_put: { key: plain, value, ignore_lease: true } }],
-        failure: [{ request_put: { key: this.#keys.sequentialKey(path), value, ignore_lease: true } }],
-      },
-    };
     const repeat: Repeat = options.token === undefined ? 'never-once-sent' : 'always';
-    const response = await this.#txn(`set ${path}`, repeat, undefined, () => ({
-      compare: this.#nodeChecks(own, options),
-      success: [pick, keysOf(own)],
-      failure: [keysOf(own)],
-    }));
-    if (response.succeeded) {
-      const after = firstKv(response, 1);
-      return after === undefined ? (options.version ?? 0) + 1 : Number(after.version) - 1;
+    // The put must name the exact key. Plain nodes are the ones that get set (sequential ones
+    // are queue entries), so try the plain key; the failure branch says if the node is a
+    // sequential one, which takes a second Txn. (One Txn with a nested Txn per variant would
+    // carry the value twice, and a 1 MB value would exceed etcd's request limit.)
+    let response: ITxnResponse | undefined;
+    for (const key of [this.#keys.plainKey(path), this.#keys.sequentialKey(path)]) {
+      response = await this.#txn(`set ${path}`, repeat, undefined, () => ({
+        compare: [...this.#nodeChecks(own, options), { key, target: 'Create', result: 'Greater', create_revision: '0' }],
+        success: [{ request_put: { key, value, ignore_lease: true } }, keysOf(own)],
+        failure: [keysOf(own)],
+      }));
+      if (response.succeeded) {
+        const after = firstKv(response, 1);
+        return after === undefined ? (options.version ?? 0) + 1 : Number(after.version) - 1;
+      }
+      if (firstKv(response, 0)?.key.at(-1) !== 0) break; // not a sequential node: no second try
     }
-    const existing = firstKv(response, 0);
+    const existing = response === undefined ? undefined : firstKv(response, 0);
     if (existing === undefined) throw new CoordError('NO_NODE', `${this.#label}: ${path} does not exist`);
     if (options.token !== undefined && BigInt(existing.create_revision) !== options.token) {
       throw new CoordError('NO_NODE', `${this.#label}: ${path} is not the node of token ${options.token} (it was re-created)`);

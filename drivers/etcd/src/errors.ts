@@ -62,7 +62,7 @@ export function classify(error: unknown, what: string): Failure {
     error instanceof EtcdAuthenticationFailedError ||
     error instanceof EtcdPermissionDeniedError ||
     error instanceof GRPCUnauthenticatedError ||
-    /authentication is not enabled|invalid user ID or password|permission denied|user name not found/i.test(message)
+    /authentication is not enabled|invalid user ID or password|permission denied|user name not found|user name is empty/i.test(message)
   ) {
     return make('AUTH_FAILED', false, false);
   }
