@@ -37,7 +37,7 @@ import {
   type VersionOptions,
   type WatchEvent,
 } from '@coord/core';
-import type { Etcd3, IEvent, IKeyValue, IRequestOp, ITxnResponse } from 'etcd3';
+import type { IEvent, IKeyValue, IRequestOp, ITxnResponse } from 'etcd3';
 import { Endpoints, Requests, type CallOptions, type Repeat } from './client.js';
 import { KeyCodec, type KeyRange } from './keys.js';
 import { LeaseKeeper } from './session.js';
