@@ -12,12 +12,9 @@
 import { randomBytes } from 'node:crypto';
 import {
   CoordError,
-  MAX_NODE_DATA_BYTES,
   abortReason,
   baseName,
-  isBytes,
   joinPath,
-  monotonicNow,
   parentPath,
   sleep,
   validateName,
@@ -41,7 +38,9 @@ import type { IEvent, IKeyValue, IRequestOp, ITxnResponse } from 'etcd3';
 import { Endpoints, Requests, type CallOptions, type Repeat } from './client.js';
 import { KeyCodec, type KeyRange } from './keys.js';
 import { LeaseKeeper } from './session.js';
-import { compareRange, countOf, keysOf, listing, type Compare } from './txn.js';
+import { badVersion, checkData, checkToken } from './checks.js';
+import { openLease, randomLeaseId, revoke, ttlSecondsOf } from './lease.js';
+import { compareRange, countOf, firstKv, keysOf, listing, rangeKvs, type Compare } from './txn.js';
 import { WatchHub, type Accept } from './watches.js';
 
 /** A child watch counts creates and deletes of children, not data changes of children. */
@@ -594,95 +593,7 @@ export class EtcdDriver implements Driver {
   }
 }
 
-/** A lease etcd granted. */
-interface Grant {
-  readonly id: string;
-  /** Monotonic send time of the grant request (the session's first renewal). */
-  readonly sentAt: number;
-}
-
-/**
- * Grants lease `id` (client-chosen, see {@link LeaseKeeper}) and puts the session key on it
- * (see {@link KeyCodec.sessionKey}). A repeat after a lost reply finds the lease already
- * granted: that is ours, and the deadline counts from the first send (the earliest etcd can
- * have started it). A fresh id that collides with another client's lease is refused with
- * `NODE_EXISTS`, and the caller picks another.
- */
-async function openLease(requests: Requests, keys: KeyCodec, ttlSeconds: number, timeout: number, id = randomLeaseId()): Promise<Grant> {
-  const started = Date.now();
-  let sentAt: number | undefined;
-  await requests.run(
-    'grant a lease',
-    async (client, o, n) => {
-      sentAt ??= monotonicNow();
-      try {
-        await client.leaseClient.leaseGrant({ TTL: ttlSeconds, ID: id }, o);
-      } catch (error) {
-        if (!/lease already exists/.test(String((error as Error).message))) throw error;
-        if (n === 0) throw new CoordError('NODE_EXISTS', `lease ${id} exists`);
-      }
-    },
-    'always',
-    undefined,
-    timeout,
-  );
-  try {
-    const key = keys.sessionKey(id).start;
-    await requests.run(
-      'put the session key',
-      (client, o) => client.kv.put({ key, value: Buffer.alloc(0), lease: id }, o),
-      'always',
-      undefined,
-      Math.max(1, timeout - (Date.now() - started)),
-    );
-    return { id, sentAt: sentAt ?? monotonicNow() };
-  } catch (error) {
-    await requests.run('revoke the lease', (client, o) => client.leaseClient.leaseRevoke({ ID: id }, o), 'always', undefined, timeout).catch(() => undefined);
-    throw error;
-  }
-}
-
-/** A random positive 63-bit lease id, in decimal (etcd's ids are positive int64s). */
-function randomLeaseId(): string {
-  return (randomBytes(8).readBigUInt64BE() >> 1n || 1n).toString();
-}
-
-/** Revokes a lease (its keys go at once), within the operation timeout; never retried. */
-async function revoke(endpoints: Endpoints, leaseId: string, config: ConnectionConfig): Promise<void> {
-  const deadline = new Date(Date.now() + config.settings.operationTimeout);
-  await endpoints.current.leaseClient.leaseRevoke({ ID: leaseId }, { deadline });
-}
-
-/** The lease TTL in whole seconds: the URL's `ttl`, else the session timeout rounded up. */
-function ttlSecondsOf(config: ConnectionConfig): number {
-  return config.options.ttlSeconds ?? Math.max(1, Math.ceil(config.settings.sessionTimeout / 1000));
-}
-
+/** How messages name the cluster: its hosts, never the credentials. */
 function labelOf(config: ConnectionConfig): string {
   return `etcd ${config.hosts.map(({ host, port }) => `${host}:${port}`).join(',')}`;
-}
-
-function firstKv(response: ITxnResponse, index: number): IKeyValue | undefined {
-  return rangeKvs(response, index)[0];
-}
-
-function rangeKvs(response: ITxnResponse, index: number): readonly IKeyValue[] {
-  return response.responses[index]?.response_range?.kvs ?? [];
-}
-
-function badVersion(label: string, path: string, kv: IKeyValue, expected: number | undefined): CoordError {
-  return new CoordError('BAD_VERSION', `${label}: ${path} is at version ${Number(kv.version) - 1}, not ${String(expected)}`);
-}
-
-function checkData(data: Uint8Array, path: string, label: string): void {
-  if (!isBytes(data)) throw new CoordError('INVALID_ARGUMENT', `${label}: data for ${path} must be a Uint8Array`);
-  if (data.byteLength > MAX_NODE_DATA_BYTES) {
-    throw new CoordError('PAYLOAD_TOO_LARGE', `${label}: data for ${path} is ${data.byteLength} bytes; the limit is ${MAX_NODE_DATA_BYTES}`);
-  }
-}
-
-function checkToken(token: bigint | undefined, path: string, label: string): void {
-  if (token !== undefined && (typeof token !== 'bigint' || token <= 0n)) {
-    throw new CoordError('INVALID_ARGUMENT', `${label}: token for ${path} must be a positive bigint (a create's token), got ${String(token)}`);
-  }
 }

@@ -6,7 +6,7 @@
  * sequential", and "the children range has create revision 0" means "no children".
  */
 import type { NodeRef } from '@coord/core';
-import type { ICompare, IKeyValue, IRangeRequest, IRequestOp } from 'etcd3';
+import type { ICompare, IKeyValue, IRangeRequest, IRequestOp, ITxnResponse } from 'etcd3';
 import type { KeyCodec, KeyRange } from './keys.js';
 
 /** `ICompare` with the fields etcd3's typings leave out (the proto has them). */
@@ -57,4 +57,14 @@ export function listing(codec: KeyCodec, kvs: readonly IKeyValue[]): NodeRef[] {
   sequential.sort((a, b) => (a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0));
   plain.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return sequential.concat(plain);
+}
+
+/** The first key a range op of a Txn response returned. */
+export function firstKv(response: ITxnResponse, index: number): IKeyValue | undefined {
+  return rangeKvs(response, index)[0];
+}
+
+/** The keys the range op at `index` of a Txn response returned. */
+export function rangeKvs(response: ITxnResponse, index: number): readonly IKeyValue[] {
+  return response.responses[index]?.response_range?.kvs ?? [];
 }
