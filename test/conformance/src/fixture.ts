@@ -54,3 +54,15 @@ export interface DriverFixture {
    */
   leaks?(): Promise<string[]>;
 }
+
+/** How a case ends a session (see `TestContext.loseSession`). */
+export type SessionLoss = 'expireSession' | 'stopRenewing';
+
+/**
+ * Whether a fixture can end a session the given way: `expireSession` needs its hook;
+ * `stopRenewing` needs its hook or network fault proxies (a silenced client).
+ */
+export function canLoseSession(fixture: DriverFixture, how: SessionLoss): boolean {
+  const { faults } = fixture;
+  return how === 'expireSession' ? faults.expireSession !== undefined : faults.stopRenewing !== undefined || faults.proxy !== undefined;
+}

@@ -6,7 +6,7 @@ import { afterEach, beforeAll, beforeEach } from '@jest/globals';
 import { connect, type Coordinator } from 'coord';
 import type { Driver } from '@coord/core';
 import { CountingDriver, type ProxiedTarget } from '@coord/testing';
-import type { DriverFixture } from './fixture.js';
+import { canLoseSession, type DriverFixture, type SessionLoss } from './fixture.js';
 
 /** Options of {@link TestContext.open}. */
 export interface OpenOptions {
@@ -24,6 +24,7 @@ export class TestContext {
   readonly #fixture: DriverFixture;
   readonly #open = new Set<Coordinator>();
   readonly #proxies = new Set<ProxiedTarget>();
+  readonly #nets = new Map<Coordinator, ProxiedTarget>();
 
   constructor(fixture: DriverFixture) {
     testCounter += 1;
@@ -52,6 +53,46 @@ export class TestContext {
     const net = await proxy();
     this.#proxies.add(net);
     return { coord: await this.#connect(net.url, options), net };
+  }
+
+  /**
+   * Connects a coordinator whose session a case can end with {@link loseSession}: through
+   * fault proxies when the fixture has them (a real backend), else directly.
+   */
+  async openLosable(options: OpenOptions = {}): Promise<Coordinator> {
+    if (this.#fixture.faults.proxy === undefined) return this.open(options);
+    const { coord, net } = await this.openProxied(options);
+    this.#nets.set(coord, net);
+    return coord;
+  }
+
+  /**
+   * Whether {@link loseSession} can end a session the given way: `expireSession` needs the
+   * fixture's hook; `stopRenewing` needs its hook or network fault proxies.
+   */
+  canLoseSession(how: SessionLoss): boolean {
+    return canLoseSession(this.#fixture, how);
+  }
+
+  /**
+   * Ends the current session of a coordinator opened with {@link openLosable}:
+   * - `expireSession`: the server expires it now (the fixture's hook);
+   * - `stopRenewing`: its renewals stop reaching the server while the client runs on. With
+   *   the fixture's hook the driver stops renewing; on a real backend the client's network
+   *   goes silent (`blackhole`) until its own local deadline aborts the session, then heals —
+   *   so the driver must treat that session as over even though the server may still hold it,
+   *   and carry on with a fresh one.
+   */
+  async loseSession(how: SessionLoss, coord: Coordinator): Promise<void> {
+    const faults = this.#fixture.faults;
+    if (how === 'expireSession') return faults.expireSession!(this.raw(coord));
+    if (faults.stopRenewing !== undefined) return faults.stopRenewing(this.raw(coord));
+    const net = this.#nets.get(coord);
+    if (net === undefined) throw new Error('loseSession(stopRenewing) needs a coordinator from openLosable()');
+    const session = coord.session;
+    net.blackhole();
+    if (session.signal.aborted) net.heal();
+    else session.signal.addEventListener('abort', () => net.heal(), { once: true });
   }
 
   async #connect(url: string, options: OpenOptions): Promise<Coordinator> {
@@ -93,6 +134,7 @@ export class TestContext {
     this.#open.clear();
     await Promise.all([...this.#proxies].map((net) => net.close()));
     this.#proxies.clear();
+    this.#nets.clear();
   }
 }
 

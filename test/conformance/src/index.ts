@@ -21,7 +21,7 @@ import { queueCases } from './cases/queue.js';
 import type { DriverFixture } from './fixture.js';
 import { useContext } from './harness.js';
 
-export type { DriverFixture, FaultHooks } from './fixture.js';
+export { canLoseSession, type DriverFixture, type FaultHooks, type SessionLoss } from './fixture.js';
 export { TestContext, useContext, type OpenOptions } from './harness.js';
 
 /** Registers the whole conformance suite for one backend. */

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { rawCodec, type Coordinator, type Group, type GroupEvent, type Membership, type RejoinOutcome } from 'coord';
-import type { DriverFixture } from '../fixture.js';
+import { canLoseSession, type DriverFixture, type SessionLoss } from '../fixture.js';
 import type { TestContext } from '../harness.js';
 import { delay, errorCode, eventually as poll, rejectionCode } from '../util.js';
 
@@ -48,6 +48,7 @@ class Recorder<T> {
 /** Registers the group cases. */
 export function groupCases(fixture: DriverFixture, context: () => TestContext): void {
   const withHook = (hook: keyof DriverFixture['faults']) => (fixture.faults[hook] === undefined ? it.skip : it);
+  const withLoss = (how: SessionLoss) => (canLoseSession(fixture, how) ? it : it.skip);
   /** A group name unique to this test (and run): groups are global, not under the test prefix. */
   const groupName = (t: TestContext, suffix = 'group'): string => `${t.prefix.slice(1).replaceAll('/', '-')}-${suffix}`;
   const pending = (t: TestContext, coord: Coordinator): number => t.counting(coord).counts.watchesPending;
@@ -381,16 +382,17 @@ export function groupCases(fixture: DriverFixture, context: () => TestContext): 
     });
 
     for (const hook of ['expireSession', 'stopRenewing'] as const) {
-      withHook(hook)(`a member whose session dies (${hook}) leaves: its signal aborts and watchers see a leave`, async () => {
+      withLoss(hook)(`a member whose session dies (${hook}) leaves: its signal aborts and watchers see a leave`, async () => {
         const t = context();
-        const [a, w] = await t.openMany(2, { sessionTimeout: 1_000 });
+        const a = await t.openLosable({ sessionTimeout: 1_000 });
+        const w = await t.open({ sessionTimeout: 1_000 });
         const name = groupName(t);
-        await w!.group(name).create();
-        const member = await a!.group(name).join('doomed', { capabilities: 'c' });
+        await w.group(name).create();
+        const member = await a.group(name).join('doomed', { capabilities: 'c' });
         const signal = member.signal;
-        const recorder = new Recorder(w!.group(name));
+        const recorder = new Recorder(w.group(name));
         await eventually(() => recorder.count('doomed', 'join') === 1, 'join seen');
-        await fixture.faults[hook]!(t.raw(a!));
+        await t.loseSession(hook, a);
         await eventually(() => signal.aborted, 'membership signal aborted');
         expect((signal.reason as { code?: string }).code).toBe('SESSION_EXPIRED');
         await eventually(() => recorder.count('doomed', 'leave') === 1, 'leave seen');
@@ -398,35 +400,36 @@ export function groupCases(fixture: DriverFixture, context: () => TestContext): 
           { type: 'join', member: 'doomed', capabilities: 'c' },
           { type: 'leave', member: 'doomed', capabilities: 'c' },
         ]);
-        expect(await w!.group(name).members()).toEqual(new Map());
+        expect(await w.group(name).members()).toEqual(new Map());
         expect(await rejectionCode(member.update('d'))).toBe('SESSION_EXPIRED');
         await member.leave(); // after loss: no throw
         expect(member.left).toBe(true);
         // The coordinator carries on: the id is free to join again.
-        await eventually(() => a!.session.state === 'connected', 'fresh session');
-        const again = await a!.group(name).join('doomed');
+        await eventually(() => a.session.state === 'connected', 'fresh session');
+        const again = await a.group(name).join('doomed');
         expect(again.token > member.token).toBe(true);
         await again.leave();
         await recorder.stop();
-        await w!.group(name).delete();
+        await w.group(name).delete();
       });
 
-      withHook(hook)(`rejoin: true joins again on the next session (${hook}) with the latest capabilities`, async () => {
+      withLoss(hook)(`rejoin: true joins again on the next session (${hook}) with the latest capabilities`, async () => {
         const t = context();
-        const [a, w] = await t.openMany(2, { sessionTimeout: 1_000 });
+        const a = await t.openLosable({ sessionTimeout: 1_000 });
+        const w = await t.open({ sessionTimeout: 1_000 });
         const name = groupName(t);
-        await w!.group(name).create();
+        await w.group(name).create();
         const outcomes: RejoinOutcome[] = [];
-        const member = await a!.group<{ v: number }>(name).join('phoenix', {
+        const member = await a.group<{ v: number }>(name).join('phoenix', {
           capabilities: { v: 1 },
           rejoin: true,
           onRejoin: (outcome) => outcomes.push(outcome),
         });
         await member.update({ v: 2 });
         const [firstSignal, firstToken] = [member.signal, member.token];
-        const recorder = new Recorder<{ v: number }>(w!.group(name));
+        const recorder = new Recorder<{ v: number }>(w.group(name));
         await eventually(() => recorder.count('phoenix', 'join') === 1, 'join seen');
-        await fixture.faults[hook]!(t.raw(a!));
+        await t.loseSession(hook, a);
         await eventually(() => outcomes.length === 1, 'rejoined');
         expect(outcomes[0]).toEqual({ rejoined: true, token: member.token });
         expect(member.token > firstToken).toBe(true);
@@ -439,20 +442,20 @@ export function groupCases(fixture: DriverFixture, context: () => TestContext): 
           ['leave', { v: 2 }],
           ['join', { v: 2 }],
         ]);
-        expect(await w!.group(name).members()).toEqual(new Map([['phoenix', { v: 2 }]]));
+        expect(await w.group(name).members()).toEqual(new Map([['phoenix', { v: 2 }]]));
         await member.update({ v: 3 });
         await eventually(() => recorder.count('phoenix', 'update') === 1, 'update seen');
         await member.leave();
         await eventually(() => recorder.count('phoenix', 'leave') === 2, 'leave seen');
         // Left for good: another expiry brings nothing back.
-        await eventually(() => a!.session.state === 'connected', 'fresh session');
-        await fixture.faults.expireSession?.(t.raw(a!));
-        await eventually(() => a!.session.state === 'connected', 'fresh session again');
+        await eventually(() => a.session.state === 'connected', 'fresh session');
+        await fixture.faults.expireSession?.(t.raw(a));
+        await eventually(() => a.session.state === 'connected', 'fresh session again');
         await delay(50);
-        expect(await w!.group(name).members()).toEqual(new Map());
+        expect(await w.group(name).members()).toEqual(new Map());
         expect(outcomes).toHaveLength(1);
         expect(await recorder.stop()).toBeUndefined();
-        await w!.group(name).delete();
+        await w.group(name).delete();
       });
     }
 

@@ -3,13 +3,14 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import type { Coordinator, Lease } from 'coord';
-import type { DriverFixture } from '../fixture.js';
+import { canLoseSession, type DriverFixture, type SessionLoss } from '../fixture.js';
 import type { TestContext } from '../harness.js';
 import { delay, errorCode, eventually, rejectionCode } from '../util.js';
 
 /** Registers the lock cases. */
 export function lockCases(fixture: DriverFixture, context: () => TestContext): void {
   const withHook = (hook: keyof DriverFixture['faults']) => (fixture.faults[hook] === undefined ? it.skip : it);
+  const withLoss = (how: SessionLoss) => (canLoseSession(fixture, how) ? it : it.skip);
   const queueLength = async (coord: Coordinator, path: string): Promise<number> => (await coord.driver.children(path)).nodes.length;
 
   describe('lock', () => {
@@ -222,19 +223,20 @@ export function lockCases(fixture: DriverFixture, context: () => TestContext): v
     });
 
     for (const hook of ['expireSession', 'stopRenewing'] as const) {
-      withHook(hook)(`holder session lost (${hook}): its signal aborts before the next waiter is granted`, async () => {
+      withLoss(hook)(`holder session lost (${hook}): its signal aborts before the next waiter is granted`, async () => {
         const t = context();
-        const [a, b] = await t.openMany(2, { sessionTimeout: 1_000 });
+        const a = await t.openLosable({ sessionTimeout: 1_000 });
+        const b = await t.open({ sessionTimeout: 1_000 });
         const path = t.path('lock');
-        const held = await a!.lock(path).acquire();
+        const held = await a.lock(path).acquire();
         const events: string[] = [];
         held.signal.addEventListener('abort', () => events.push('holder aborted'));
-        const next = b!.lock(path).acquire({ timeout: 20_000 }).then((lease) => {
+        const next = b.lock(path).acquire({ timeout: 20_000 }).then((lease) => {
           events.push('waiter granted');
           return lease;
         });
-        await eventually(async () => (await queueLength(b!, path)) === 2, 'waiter queued');
-        await fixture.faults[hook]!(t.raw(a!));
+        await eventually(async () => (await queueLength(b, path)) === 2, 'waiter queued');
+        await t.loseSession(hook, a);
         const lease = await next;
         expect(events).toEqual(['holder aborted', 'waiter granted']);
         expect((held.signal.reason as { code?: string }).code).toBe('SESSION_EXPIRED');
@@ -242,8 +244,8 @@ export function lockCases(fixture: DriverFixture, context: () => TestContext): v
         await held.release(); // after loss: no throw
         await lease.release();
         // The coordinator carries on with a fresh session.
-        await eventually(() => a!.session.state === 'connected', 'fresh session');
-        const again = await a!.lock(path).acquire({ timeout: 5_000 });
+        await eventually(() => a.session.state === 'connected', 'fresh session');
+        const again = await a.lock(path).acquire({ timeout: 5_000 });
         expect(again.token > lease.token).toBe(true);
         await again.release();
       });
