@@ -5,7 +5,7 @@
 // and then reports, as a todo, that the driver is not built yet: it never pretends to pass.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import 'coord'; // registers the built-in drivers' loaders
-import { DRIVER_PACKAGES, isCoordError, loadDriver, type Driver } from '@coord/core';
+import { DRIVER_PACKAGES, isCoordError, loadDriver } from '@coord/core';
 import {
   describeLeaks,
   expireDriverSession,
@@ -101,8 +101,6 @@ export async function leg(spec: Leg): Promise<void> {
       url: () => current().url,
       faults: {
         expireSession: (driver) => expireDriverSession(current(), driver),
-        // The etcd driver can stop its own keep-alives (memory has the same hook).
-        ...(backend === 'etcd' ? { stopRenewing: async (driver: Driver) => (driver as Driver & { stopRenewing(): void }).stopRenewing() } : {}),
         proxy: () => proxyTarget(current()),
         restartBackend: () => restartBackend(current()),
         ...(spec.clustered === true ? { killMember: (role: 'leader' | 'follower') => killMember(current(), role) } : {}),
