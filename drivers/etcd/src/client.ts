@@ -39,38 +39,35 @@ export class Endpoints {
 
   /** The client of the current member. */
   get current(): Etcd3 {
-    let client = this.#clients[this.#active];
+    return this.#client(this.#active);
+  }
+
+  #client(index: number): Etcd3 {
+    let client = this.#clients[index];
     if (client === undefined) {
-      client = buildClient(this.#config, this.#active);
+      client = buildClient(this.#config, index);
       // A client made after close (a late retry) is closed at once: it fails its calls.
       if (this.#closed) client.close();
-      this.#clients[this.#active] = client;
+      this.#clients[index] = client;
     }
     return client;
   }
 
   /**
-   * Starts on the leader, if a member can say which it is and the URL lists it: writes then
-   * skip a forwarding hop, and the watch stream hears of every change as soon as the cluster
-   * commits it (a follower applies it a moment later). Best effort: on any failure the
-   * members are used in URL order.
+   * Starts on the leader: writes then skip a forwarding hop, and the watch stream hears of
+   * every change as soon as the cluster commits it (a follower applies it a moment later, so
+   * a client on a follower would learn of its own lease's revocation after clients on the
+   * leader). Every member is asked for its status (through whatever address the URL gives,
+   * proxies included); the one that reports itself as leader wins. Best effort: on any
+   * failure the members are used in URL order.
    */
   async preferLeader(deadline: Date): Promise<void> {
     if (this.#clients.length < 2) return;
-    const client = this.current;
-    try {
-      const [status, list] = await Promise.all([client.maintenance.status({ deadline }), client.cluster.memberList({}, { deadline })]);
-      const leader = list.members.find((member) => member.ID === status.leader);
-      const index = this.#config.hosts.findIndex(({ host, port }) =>
-        leader?.clientURLs.some((url) => {
-          const parsed = new URL(url);
-          return Number(parsed.port) === port && parsed.hostname.replace(/^\[|\]$/g, '') === host;
-        }),
-      );
-      if (index >= 0) this.#active = index;
-    } catch {
-      // Not the leader then: the URL order.
-    }
+    const statuses = await Promise.all(
+      this.#clients.map((_, index) => this.#client(index).maintenance.status({ deadline }).catch(() => undefined)),
+    );
+    const index = statuses.findIndex((status) => status !== undefined && status.leader !== '0' && status.leader === status.header.member_id);
+    if (index >= 0) this.#active = index;
   }
 
   /** A call on `client` failed in a way another member may not: move on to the next member. */

@@ -6,7 +6,8 @@
  * - ZooKeeper: `session.id` is the session id in hexadecimal, and the driver has a
  *   `sessionPassword()` method returning the session password (16 bytes, or hexadecimal).
  *   A method rather than a property, so the secret never shows in `util.inspect` or JSON.
- * - etcd: `session.id` is the lease id in decimal.
+ * - etcd: `session.id` is the lease id in decimal; a `stopRenewing()` method (stop the
+ *   keep-alives, as a partition would) lets the expiry happen the way etcd's own does.
  * - Redis: the driver has a `sessionKey()` method naming the key whose expiry ends the session.
  */
 import { CoordError, type Driver } from '@coord/core';
@@ -17,6 +18,12 @@ import type { ServerTarget } from './targets.js';
 export interface ZooKeeperSessionSecret {
   /** The current session's password: 16 bytes, or their hexadecimal form. */
   sessionPassword(): Uint8Array | string;
+}
+
+/** What an etcd driver exposes so a test can expire its session as etcd would. */
+export interface EtcdRenewalHook {
+  /** Stops the current session's keep-alives; its local deadline then ends it. */
+  stopRenewing(): void;
 }
 
 /** What a Redis driver exposes so a test can expire its session. */
@@ -41,11 +48,19 @@ async function expire(driver: Driver, target: ServerTarget, options: FaultOption
       return expireZooKeeperSession(target, id, password, options);
     }
     case 'etcd': {
-      // etcd tells the revoker and the lease's own client (a watch event) at the same moment,
-      // over two connections, so which hears first is a race. Like a real expiry, this one is
-      // over once the client has heard of it: wait for that, at most a TTL (its keep-alives
-      // would tell it by then).
+      // etcd itself ends a session only when its lease runs out unrenewed; a revocation by
+      // someone else reaches the lease's client and the other clients over separate
+      // connections, in no guaranteed order. So expire it as etcd would: the driver's
+      // keep-alives stop (its `stopRenewing()`), its local deadline ends the session, and
+      // then the lease is revoked on the server — the moment etcd would drop it, minus the
+      // wait. Without that method: revoke at once, and wait (at most a TTL) until the driver
+      // has heard of it.
       const session = driver.session;
+      const stop = (driver as Partial<EtcdRenewalHook>).stopRenewing;
+      if (typeof stop === 'function') {
+        stop.call(driver);
+        await untilAborted(session.signal, 2 * session.ttlMs);
+      }
       const revoked = await revokeEtcdLease(target, id, options);
       if (revoked) await untilAborted(session.signal, session.ttlMs);
       return revoked;
@@ -73,8 +88,8 @@ function untilAborted(signal: AbortSignal, ms: number): Promise<void> {
 
 /**
  * Expires the driver's current session on the server, by the backend's own means
- * (ZooKeeper: takeover + closeSession; etcd: lease revocation, returning once the driver has
- * seen it; Redis: session key deletion).
+ * (ZooKeeper: takeover + closeSession; etcd: keep-alives stopped until the driver's local
+ * deadline, then lease revocation; Redis: session key deletion).
  * @example
  * ```ts
  * conformance({ ..., faults: { expireSession: (driver) => expireDriverSession(server, driver) } });

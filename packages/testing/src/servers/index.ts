@@ -26,4 +26,4 @@ export {
 export type { ServerTarget } from './targets.js';
 export { sweepOrphans } from './reaper.js';
 export { describeLeaks, serverStats, type ServerStats } from './stats.js';
-export { expireDriverSession, type RedisSessionKey, type ZooKeeperSessionSecret } from './driver-faults.js';
+export { expireDriverSession, type EtcdRenewalHook, type RedisSessionKey, type ZooKeeperSessionSecret } from './driver-faults.js';
