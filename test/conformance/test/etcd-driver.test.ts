@@ -144,6 +144,35 @@ describeEtcd('etcd driver on a real etcd', () => {
     await eventually(async () => (await serverStats(etcd)).watches === before, 'watchers removed');
   });
 
+  it('registers watches again after the stream breaks, and fires one whose start etcd compacted', async () => {
+    const proxy = await startFaultProxy({ target: { host: etcd.host, port: etcd.port } });
+    try {
+      const coord = await coordinator(`etcd://${proxy.address}/streams?sessionTimeout=10000`);
+      const other = await coordinator(`${etcd.url}/streams`);
+      const watchers = async (): Promise<number> => (await serverStats(etcd)).watches;
+      // A change made while the stream is down is still seen: the watch resumes from its start.
+      const baseline = await watchers();
+      const kept = await coord.driver.get('/kept', { watch: true });
+      await eventually(async () => (await watchers()) === baseline + 1, 'the watch is on etcd');
+      proxy.reset();
+      await other.driver.create('/kept', bytes('x'));
+      expect(await kept.changed).toBe('changed');
+      // A watch whose start revision is compacted away cannot resume: it fires, the caller re-reads.
+      const quiet = await coord.driver.get('/quiet', { watch: true });
+      await eventually(async () => (await watchers()) === baseline + 1, 'the second watch is on etcd');
+      for (const name of ['/noise-1', '/noise-2']) await other.driver.create(name, bytes(''));
+      const { header } = await gateway<{ header: { revision: string } }>(etcd, '/v3/kv/range', { key: b64('x') });
+      await gateway(etcd, '/v3/kv/compaction', { revision: header.revision, physical: true });
+      proxy.reset();
+      expect(await quiet.changed).toBe('changed');
+      expect((await coord.driver.get('/quiet')).node).toBeUndefined();
+      for (const name of ['/kept', '/noise-1', '/noise-2']) await other.driver.delete(name);
+      await coord.close();
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('refuses oversized data with PAYLOAD_TOO_LARGE before sending anything', async () => {
     const coord = await coordinator(etcd.url);
     const big = new Uint8Array(MAX_NODE_DATA_BYTES + 1);
