@@ -10,6 +10,7 @@
  * increasing, so tokens survive a directory emptying and a leader change alike.
  */
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import {
   CoordError,
   abortReason,
@@ -42,6 +43,9 @@ import { badVersion, checkData, checkToken } from './checks.js';
 import { openLease, randomLeaseId, revoke, ttlSecondsOf } from './lease.js';
 import { compareRange, countOf, firstKv, keysOf, listing, rangeKvs, type Compare } from './txn.js';
 import { WatchHub, type Accept } from './watches.js';
+
+/** How many of its own recent delete revisions the driver remembers (see #ownNodeCheck). */
+const RECENT_DELETES = 1024;
 
 /** A child watch counts creates and deletes of children, not data changes of children. */
 const CHILD_CHANGE = (event: IEvent): boolean => event.type === 'Delete' || event.kv.version === '1';
@@ -87,6 +91,8 @@ export class EtcdDriver implements Driver {
   static async open(config: ConnectionConfig): Promise<EtcdDriver> {
     const endpoints = new Endpoints(config);
     const closer = new AbortController();
+    // Every request in flight listens on it (to reject with CLOSED): many at once is normal.
+    setMaxListeners(0, closer.signal);
     const requests = new Requests(endpoints, labelOf(config), config.settings.operationTimeout, closer.signal);
     try {
       const started = Date.now();
@@ -299,16 +305,28 @@ export class EtcdDriver implements Driver {
     const children = this.#keys.childrenRange(path);
     const deeper = this.#keys.deeperRange(path);
     const repeat: Repeat = options.token === undefined ? 'never-once-sent' : 'always';
-    const response = await this.#txn(`delete ${path}`, repeat, undefined, () => ({
-      compare: [
-        ...this.#nodeChecks(own, options),
-        compareRange(children, 'Create', 'Equal', 0),
-        compareRange(deeper, 'Create', 'Equal', 0),
-      ],
-      success: [{ request_delete_range: { key: own.start, range_end: own.end } }],
-      failure: [keysOf(own)],
-    }));
-    if (response.succeeded) return true;
+    this.#deleting.set(path, (this.#deleting.get(path) ?? 0) + 1);
+    let response: ITxnResponse;
+    try {
+      response = await this.#txn(`delete ${path}`, repeat, undefined, () => ({
+        compare: [
+          ...this.#nodeChecks(own, options),
+          compareRange(children, 'Create', 'Equal', 0),
+          compareRange(deeper, 'Create', 'Equal', 0),
+        ],
+        success: [{ request_delete_range: { key: own.start, range_end: own.end } }],
+        failure: [keysOf(own)],
+      }));
+    } finally {
+      const left = (this.#deleting.get(path) ?? 1) - 1;
+      if (left > 0) this.#deleting.set(path, left);
+      else this.#deleting.delete(path);
+    }
+    if (response.succeeded) {
+      this.#deletedAt.add(response.header.revision);
+      if (this.#deletedAt.size > RECENT_DELETES) this.#deletedAt.delete(this.#deletedAt.values().next().value as string);
+      return true;
+    }
     const existing = firstKv(response, 0);
     if (existing === undefined) return false;
     if (options.token !== undefined && BigInt(existing.create_revision) !== options.token) return false;
@@ -521,9 +539,19 @@ export class EtcdDriver implements Driver {
   #ownNodeCheck(session: CoreSession): Accept {
     return (event) => {
       if (event.type !== 'Delete' || session.ended || event.prev_kv?.lease !== session.id) return true;
+      // Our own delete (in flight, or answered at this revision) needs no check: the common
+      // case of a release watched by another waiter of the same session.
+      if (this.#deletedAt.has(event.kv.mod_revision)) return true;
+      const path = this.#keys.decode(event.kv.key)?.path;
+      if (path !== undefined && this.#deleting.has(path)) return true;
       return this.#confirmSession(session);
     };
   }
+
+  /** Paths this driver is deleting now (how many deletes of each are in flight). */
+  readonly #deleting = new Map<string, number>();
+  /** Revisions of this driver's recent successful deletes, oldest first. */
+  readonly #deletedAt = new Set<string>();
 
   /** Resolves once the session has ended, or a read found its session key still there. */
   #confirmSession(session: CoreSession): Promise<unknown> {
