@@ -4,8 +4,9 @@
  * lease of its own (etcd3's `Lock` grants one per acquire).
  *
  * The session's local deadline is the **send** time of the last keep-alive etcd answered (a
- * monotonic clock) plus the TTL etcd granted, minus core's safety margin: etcd cannot expire
- * the lease earlier than the keep-alive's arrival plus the TTL, which is later. `etcd3`'s own
+ * monotonic clock) plus the TTL asked for (etcd grants at least that), minus core's safety
+ * margin: etcd cannot expire the lease earlier than the keep-alive's arrival plus its TTL,
+ * which is later. `etcd3`'s own
  * `lost` event is not used: it fires up to a TTL after the lease could be gone.
  *
  * Keep-alives go every third of the TTL (as etcd's Go client does). A keep-alive answered
