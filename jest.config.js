@@ -46,6 +46,10 @@ export default {
         '<rootDir>/test/conformance/dist/test/etcd-driver.test.js',
       ],
     },
-    { ...withServers, displayName: 'redis', testMatch: ['<rootDir>/test/conformance/dist/test/redis.test.js'] },
+    {
+      ...withServers,
+      displayName: 'redis',
+      testMatch: ['<rootDir>/test/conformance/dist/test/redis.test.js', '<rootDir>/test/conformance/dist/test/redis-driver.test.js'],
+    },
   ],
 };

@@ -47,8 +47,6 @@ describe('connect', () => {
 
   it.each([
     ['zookeeper://localhost:2181', '@coord/zookeeper'],
-    ['redis://localhost:6379', '@coord/redis'],
-    ['rediss://localhost:6379', '@coord/redis'],
   ])('rejects %s with UNSUPPORTED while its driver is not built', async (url, pkg) => {
     const error = await rejectedCoordError(connect(url));
     expect(isCoordError(error, 'UNSUPPORTED')).toBe(true);

@@ -40,6 +40,20 @@ function hook<K extends string>(driver: Driver, method: K, what: string): () => 
   return (fn as () => unknown).bind(driver);
 }
 
+/** Resolves once `signal` aborts, or after `ms` (the caller's assertions then tell). */
+function noticed(signal: AbortSignal, ms: number): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
 async function expire(driver: Driver, target: ServerTarget, options: FaultOptions): Promise<boolean> {
   const id = driver.session.id;
   switch (driver.name) {
@@ -59,31 +73,24 @@ async function expire(driver: Driver, target: ServerTarget, options: FaultOption
       const stop = (driver as Partial<EtcdRenewalHook>).stopRenewing;
       if (typeof stop === 'function') {
         stop.call(driver);
-        await untilAborted(session.signal, 2 * session.ttlMs);
+        await noticed(session.signal, 2 * session.ttlMs);
       }
       const revoked = await revokeEtcdLease(target, id, options);
-      if (revoked) await untilAborted(session.signal, session.ttlMs);
+      if (revoked) await noticed(session.signal, session.ttlMs);
       return revoked;
     }
-    case 'redis':
-      return deleteRedisKey(target, hook(driver, 'sessionKey', 'needed to expire its session')() as string, options);
+    case 'redis': {
+      const session = driver.session;
+      const deleted = await deleteRedisKey(target, hook(driver, 'sessionKey', 'needed to expire its session')() as string, options);
+      // The driver hears of the deletion on another connection than ours (its tracking
+      // notice), so it may land a moment after our reply: wait for it, as kazoo's
+      // expire_session waits for the client to see LOST. Bounded by the session's TTL.
+      if (deleted) await noticed(session.signal, session.ttlMs);
+      return deleted;
+    }
     default:
       throw new CoordError('UNSUPPORTED', `@coord/testing: no server-side session expiry for ${driver.name}`);
   }
-}
-
-/** Resolves once `signal` aborts, or after `ms`; leaves no timer or listener behind. */
-function untilAborted(signal: AbortSignal, ms: number): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 /**
