@@ -44,7 +44,11 @@ export default {
     {
       ...withServers,
       displayName: 'etcd',
-      testMatch: ['<rootDir>/test/conformance/dist/test/etcd.test.js', '<rootDir>/test/conformance/dist/test/etcd-cluster.test.js'],
+      testMatch: [
+        '<rootDir>/test/conformance/dist/test/etcd.test.js',
+        '<rootDir>/test/conformance/dist/test/etcd-cluster.test.js',
+        '<rootDir>/test/conformance/dist/test/etcd-driver.test.js',
+      ],
     },
     {
       ...withServers,

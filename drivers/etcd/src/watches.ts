@@ -1,0 +1,246 @@
+/**
+ * One-shot watches, multiplexed over ONE etcd watch stream per driver.
+ *
+ * Each watch starts at the revision after the read it came with, so nothing that happened
+ * between the read and the watch is missed. A watch fires on the first event it accepts and
+ * is cancelled on the server at once; an aborted watch is cancelled too, so nothing stays
+ * registered on etcd (the conformance suite counts etcd's watchers after every test).
+ *
+ * If the stream breaks (a member died, the connection was reset), every armed watch is
+ * registered again on a new stream from its own start revision: still no gap. If etcd
+ * compacted that revision away, the watch cannot be resumed; it fires `changed` and the
+ * caller's re-read (DESIGN §4 rule 2) finds out what happened.
+ */
+import type { WatchEvent } from '@coord/core';
+import type { Etcd3, IDuplexStream, IEvent, IWatchRequest, IWatchResponse } from 'etcd3';
+import type { Endpoints } from './client.js';
+import type { KeyRange } from './keys.js';
+
+type WatchStream = IDuplexStream<IWatchRequest, IWatchResponse>;
+
+/**
+ * Which events fire a watch: `true` fires it, `false` ignores the event, and a promise fires
+ * it once settled — the driver's way to hold an event until it has checked something (that
+ * the session still lives, before reporting its own node gone).
+ */
+export type Accept = (event: IEvent) => boolean | Promise<unknown>;
+
+/** A watch the hub keeps until it fires, is cancelled, or its session ends. */
+interface Armed<S> {
+  readonly range: KeyRange;
+  /** Where the watch starts; `'0'` (etcd: "from now") becomes concrete once etcd confirms it. */
+  startRevision: string;
+  readonly accept: Accept;
+  /** Ask etcd for the previous value with delete events (to see whose node went). */
+  readonly prevKv: boolean;
+  /** The session the watch belongs to (settled with `session` when that ends). */
+  readonly owner: S;
+  /** The watch id on the current stream, once etcd confirmed the create. */
+  id: string | undefined;
+  done: boolean;
+  settle(event: WatchEvent): void;
+}
+
+/** The watch stream of one driver. */
+export class WatchHub<S> {
+  readonly #endpoints: Endpoints;
+  readonly #armed = new Set<Armed<S>>();
+  /** Watches whose create was sent on the current stream, in order (etcd answers in order). */
+  #creating: Armed<S>[] = [];
+  readonly #byId = new Map<string, Armed<S>>();
+  #stream: WatchStream | undefined;
+  /** The member's client the stream runs on. */
+  #streamClient: Etcd3 | undefined;
+  #connecting = false;
+  #retry: NodeJS.Timeout | undefined;
+  #backoff = 50;
+  #closed = false;
+
+  constructor(endpoints: Endpoints) {
+    this.#endpoints = endpoints;
+  }
+
+  /** Number of armed watches (for tests). */
+  get size(): number {
+    return this.#armed.size;
+  }
+
+  /**
+   * Arms a one-shot watch on `range` from `startRevision` (`'0'`: from now — etcd serves such
+   * a watch at once, while one from an older revision waits for etcd's catch-up loop).
+   * @param accept which events count (a child watch ignores data changes of children)
+   * @param signal cancels the watch: it resolves `cancelled` and is removed from etcd
+   * @returns resolves `changed`, `session` or `cancelled`; never rejects
+   */
+  arm(range: KeyRange, startRevision: string, accept: Accept, owner: S, signal?: AbortSignal, prevKv = false): Promise<WatchEvent> {
+    return new Promise<WatchEvent>((resolve) => {
+      const onAbort = (): void => armed.settle('cancelled');
+      const armed: Armed<S> = {
+        range,
+        startRevision,
+        accept,
+        prevKv,
+        owner,
+        id: undefined,
+        done: false,
+        settle: (event) => {
+          if (armed.done) return;
+          armed.done = true;
+          signal?.removeEventListener('abort', onAbort);
+          this.#drop(armed);
+          resolve(event);
+        },
+      };
+      if (signal?.aborted === true || this.#closed) {
+        armed.done = true;
+        resolve(this.#closed ? 'session' : 'cancelled');
+        return;
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#armed.add(armed);
+      if (this.#stream !== undefined) this.#create(armed);
+      else this.#connect();
+    });
+  }
+
+  /** Resolves every watch of `owner` with `event` (its session ended). */
+  settleOwner(owner: S, event: WatchEvent): void {
+    for (const armed of [...this.#armed]) if (armed.owner === owner) armed.settle(event);
+  }
+
+  /** Resolves every watch with `session` and ends the stream. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    for (const armed of [...this.#armed]) armed.settle('session');
+    this.#closed = true;
+    if (this.#retry !== undefined) clearTimeout(this.#retry);
+    this.#retry = undefined;
+    this.#teardown();
+  }
+
+  #connect(): void {
+    if (this.#connecting || this.#stream !== undefined || this.#closed || this.#retry !== undefined) return;
+    this.#connecting = true;
+    const client = this.#endpoints.current;
+    client.watchClient.watch().then(
+      (stream) => {
+        this.#connecting = false;
+        this.#streamClient = client;
+        this.#attach(stream);
+      },
+      () => {
+        this.#connecting = false;
+        this.#endpoints.failed(client);
+        this.#broken(undefined);
+      },
+    );
+  }
+
+  #attach(stream: WatchStream): void {
+    if (this.#closed) {
+      stream.on('error', () => undefined);
+      stream.cancel();
+      return;
+    }
+    this.#stream = stream;
+    stream.on('data', (response: IWatchResponse) => this.#received(response));
+    stream.on('error', () => this.#broken(stream));
+    stream.on('end', () => this.#broken(stream));
+    for (const armed of this.#armed) this.#create(armed);
+  }
+
+  #create(armed: Armed<S>): void {
+    this.#creating.push(armed);
+    this.#stream?.write({
+      create_request: {
+        key: armed.range.start,
+        range_end: armed.range.end,
+        start_revision: armed.startRevision,
+        ...(armed.prevKv ? { prev_kv: true } : {}),
+      },
+    });
+  }
+
+  #received(response: IWatchResponse): void {
+    this.#backoff = 50;
+    if (response.created) {
+      const armed = this.#creating.shift();
+      if (armed === undefined || armed.done) {
+        // Cancelled before etcd confirmed it: remove it now that it has an id.
+        if (!response.canceled) this.#cancel(response.watch_id);
+        return;
+      }
+      if (response.canceled) {
+        armed.settle('changed'); // refused (e.g. compacted): the caller re-reads
+        return;
+      }
+      armed.id = response.watch_id;
+      this.#byId.set(response.watch_id, armed);
+      // A watch "from now" resumes, after a reconnect, right after the revision it began at.
+      if (armed.startRevision === '0') armed.startRevision = (BigInt(response.header.revision) + 1n).toString();
+      // A create response may carry no events; events come in later responses.
+      return;
+    }
+    const armed = this.#byId.get(response.watch_id);
+    if (armed === undefined) return; // a watch we cancelled, or etcd's answer to the cancel
+    if (response.canceled) {
+      // etcd ended the watch itself (its start revision was compacted away): re-read.
+      this.#byId.delete(response.watch_id);
+      armed.id = undefined;
+      armed.settle('changed');
+      return;
+    }
+    for (const event of response.events) {
+      const verdict = armed.accept(event);
+      if (verdict === true) {
+        armed.settle('changed');
+        return;
+      }
+      if (verdict !== false) {
+        void verdict.then(
+          () => armed.settle('changed'),
+          () => armed.settle('changed'),
+        );
+        return;
+      }
+    }
+  }
+
+  #drop(armed: Armed<S>): void {
+    this.#armed.delete(armed);
+    if (armed.id !== undefined) {
+      this.#byId.delete(armed.id);
+      this.#cancel(armed.id);
+      armed.id = undefined;
+    }
+  }
+
+  #cancel(id: string): void {
+    this.#stream?.write({ cancel_request: { watch_id: id } });
+  }
+
+  #broken(stream: WatchStream | undefined): void {
+    if (stream !== undefined && stream !== this.#stream) return;
+    if (stream !== undefined && this.#streamClient !== undefined) this.#endpoints.failed(this.#streamClient);
+    this.#teardown();
+    if (this.#closed || this.#armed.size === 0) return;
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined;
+      this.#connect();
+    }, this.#backoff);
+    this.#backoff = Math.min(this.#backoff * 2, 1_000);
+  }
+
+  #teardown(): void {
+    const stream = this.#stream;
+    this.#stream = undefined;
+    this.#creating = [];
+    this.#byId.clear();
+    for (const armed of this.#armed) armed.id = undefined;
+    if (stream !== undefined) {
+      (stream as unknown as NodeJS.EventEmitter).removeAllListeners();
+      stream.on('error', () => undefined); // cancelling reports CANCELLED: expected
+      stream.cancel();
+    }
+  }
+}
