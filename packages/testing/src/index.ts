@@ -24,4 +24,4 @@ export {
 } from './proxy/fault-proxy.js';
 export type { Fault } from './proxy/fault.js';
 export * from './servers/index.js';
-export { proxyTarget, withHosts, type ProxiedTarget } from './proxy/proxied-target.js';
+export { proxyTarget, withHosts, type ProxiedTarget, type ProxyEndpoint } from './proxy/proxied-target.js';

@@ -148,6 +148,13 @@ export class TestContext {
     return total;
   }
 
+  /** Watches armed and not yet fired or cancelled, summed over the given coordinators. */
+  watching(coords: Iterable<Coordinator>): number {
+    let total = 0;
+    for (const coord of coords) total += this.counting(coord).counts.watchesPending;
+    return total;
+  }
+
   /** Closes every coordinator this test opened. */
   async closeAll(): Promise<void> {
     // Heal first, so a partitioned client can end its session on the server cleanly.

@@ -179,7 +179,9 @@ export function lockCases(fixture: DriverFixture, context: () => TestContext): v
       for (let i = 0; i < 50; i += 1) {
         waiters.push(coords[i % 10]!.lock(path).withLock(() => void order.push(i), { timeout: 30_000 }));
       }
-      await eventually(async () => (await queueLength(coords[0]!, path)) === 51, '50 waiters queued');
+      // Every waiter queued *and* watching its predecessor: a waiter still between its listing
+      // and its watch would find its predecessor gone and need no wake-up at all.
+      await eventually(async () => (await queueLength(coords[0]!, path)) === 51 && t.watching(coords) === 50, '50 waiters queued and watching');
       const before = t.wakeUps(coords);
       await holder.release();
       await Promise.all(waiters);
