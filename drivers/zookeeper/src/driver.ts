@@ -335,9 +335,10 @@ export class ZooKeeperDriver implements Driver {
     const conn = this.#conn;
     conn.session.close();
     this.#watches.endSession(conn.session);
-    conn.close();
+    const released = conn.close();
     this.#view.close(this.#stop.signal.reason as CoordError);
     await this.#reopening?.catch(() => undefined);
+    await released;
   }
 
   toJSON(): { name: string; url: string; session: string } {
@@ -429,7 +430,7 @@ export class ZooKeeperDriver implements Driver {
       await this.#prepare(conn);
       return conn;
     } catch (error) {
-      conn.close();
+      void conn.close();
       throw error;
     }
   }
@@ -459,12 +460,12 @@ export class ZooKeeperDriver implements Driver {
 
   #sessionLost(conn: Connection, why: string): void {
     if (conn !== this.#conn || conn.session.ended) {
-      conn.close();
+      void conn.close();
       return;
     }
     conn.session.expire(why);
     this.#watches.endSession(conn.session);
-    conn.close();
+    void conn.close();
     if (!this.#closed) this.#reopen();
   }
 
@@ -477,7 +478,7 @@ export class ZooKeeperDriver implements Driver {
         try {
           const conn = await this.#open();
           if (this.#closed) {
-            conn.close();
+            void conn.close();
             throw this.#stop.signal.reason;
           }
           this.#conn = conn;

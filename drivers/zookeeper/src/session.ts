@@ -24,7 +24,7 @@ import {
   type ConnectionConfig,
   type SessionStateChange,
 } from '@coord/core';
-import { Code, State, newNativeClient, type Completion, type NativeClient } from './native.js';
+import { Code, State, newNativeClient, type Completion, type NativeClient, type NativeConfig } from './native.js';
 
 /** What a connection reports to its driver. */
 export interface ConnectionHooks {
@@ -69,29 +69,21 @@ export class Connection {
   #heartbeat: NodeJS.Timeout | undefined;
   #lastAck: number;
   #closed = false;
+  #released: Promise<void> = Promise.resolve();
 
-  private constructor(zk: NativeClient, openedAt: number, ttlRequested: number, heartbeatPath: string, hooks: ConnectionHooks) {
+  private constructor(zk: NativeClient, openedAt: number, config: ConnectionConfig, heartbeatPath: string, hooks: ConnectionHooks) {
     this.zk = zk;
     this.#hooks = hooks;
     this.#heartbeatPath = heartbeatPath;
     this.#lastAck = openedAt;
-    const ttl = zk.timeout > 0 ? zk.timeout : ttlRequested;
+    const ttl = zk.timeout > 0 ? zk.timeout : config.settings.sessionTimeout;
     this.session = new ManagedSession(zk.client_id, ttl, openedAt, hooks.onChange, () =>
       hooks.onLost(this, 'passed its local deadline without a renewal'),
     );
     // Every call in flight listens to the session's signal (and removes its listener when it
     // ends): many concurrent calls are normal, not a leak.
     setMaxListeners(0, this.session.signal);
-    zk.on('connecting', () => this.session.suspend());
-    zk.on('connect', () => {
-      this.session.resume();
-      this.#beat(true);
-      for (const wake of [...this.#waiters]) wake();
-    });
-    zk.on('close', (_client, code) => {
-      if (this.#closed) return;
-      hooks.onLost(this, code === State.AUTH_FAILED ? 'ended: authentication failed' : 'expired on the server');
-    });
+    this.#bind(zk);
     const every = Math.max(1, Math.floor(ttl / 3));
     this.#heartbeat = setInterval(() => this.#beat(false), every);
   }
@@ -99,16 +91,14 @@ export class Connection {
   /**
    * Opens a handle to `config.hosts` and waits for its session, within `connectTimeout`.
    * A handle that has not connected after a third of that gets a fresh one beside it (hosts
-   * in a new random order): the addon never drives a new handle again once the C client asks
-   * to pause between rounds of hosts (see {@link connectString}), and the C client waits two
-   * thirds of the session timeout on a server that accepts the connection but does not
-   * answer — either is longer than the whole connect budget.
+   * in a new random order): the C client waits two thirds of the session timeout on a server
+   * that accepts the connection but does not answer, longer than the whole connect budget.
    * @param heartbeatPath the server path the heartbeat reads (the namespace root)
    * @throws CoordError `UNAVAILABLE` when no server answers in time; `AUTH_FAILED`; the
    *   signal's reason.
    */
   static async open(config: ConnectionConfig, heartbeatPath: string, hooks: ConnectionHooks, signal: AbortSignal): Promise<Connection> {
-    const { sessionTimeout, connectTimeout } = config.settings;
+    const { connectTimeout } = config.settings;
     const until = monotonicNow() + connectTimeout;
     const attemptMs = Math.max(MIN_ATTEMPT_MS, connectTimeout / 3);
     // A stuck handle stays open until the next one is done, so the next one's socket does
@@ -120,7 +110,7 @@ export class Connection {
         const left = until - monotonicNow();
         const openedAt = monotonicNow();
         const { zk, connected } = await attempt(config, Math.min(left, attemptMs), signal);
-        if (connected) return new Connection(zk, openedAt, sessionTimeout, heartbeatPath, hooks);
+        if (connected) return new Connection(zk, openedAt, config, heartbeatPath, hooks);
         stuck.push(zk);
         if (until - monotonicNow() <= 0) {
           throw new CoordError('UNAVAILABLE', `zookeeper ${config.redacted}: no server answered within ${connectTimeout} ms`);
@@ -177,17 +167,34 @@ export class Connection {
 
   /**
    * Stops renewals and closes the handle (its session ends on the server if it can hear us);
-   * a session not yet expired or closed by the driver is closed. Idempotent.
+   * a session not yet expired or closed by the driver is closed. Idempotent. Resolves once
+   * the native handle is closed (see {@link release}).
    */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.session.close();
-    if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat);
-    this.#heartbeat = undefined;
-    this.#waiters.clear();
-    this.zk.close();
-    this.zk.removeAllListeners();
+  close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      this.session.close();
+      if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat);
+      this.#heartbeat = undefined;
+      this.#waiters.clear();
+      this.zk.removeAllListeners();
+      this.#released = release(this.zk, this.#heartbeatPath, this.session.ttlMs / 3);
+    }
+    return this.#released;
+  }
+
+  /** Follows the handle's connection states. */
+  #bind(zk: NativeClient): void {
+    zk.on('connecting', () => this.session.suspend());
+    zk.on('connect', () => {
+      this.session.resume();
+      this.#beat(true);
+      for (const wake of [...this.#waiters]) wake();
+    });
+    zk.on('close', (_client, code) => {
+      if (this.#closed) return;
+      this.#hooks.onLost(this, code === State.AUTH_FAILED ? 'ended: authentication failed' : 'expired on the server');
+    });
   }
 
   #acknowledged(sentAt: number): void {
@@ -206,13 +213,48 @@ export class Connection {
 }
 
 /**
+ * Closes a native handle, without freezing the event loop and never from inside a native
+ * callback; resolves once the handle is closed.
+ * - Inside a callback of the C client (a request's completion, and every promise continuation
+ *   it runs), `zookeeper_close` only marks the handle: the close request is sent after the
+ *   callback returns — after our caller has gone on, e.g. to exit the process, so the session
+ *   would linger on the server until it expires. So the close runs from `setImmediate`.
+ * - On a connected handle the C client sends the close request and then *blocks the thread*
+ *   until the server answers or 1.5 s pass — the whole 1.5 s when the server has gone silent,
+ *   which is exactly when a session is given up on. So a connected handle first sends a probe
+ *   and is closed once the server answered it (the close then takes one quick round trip) or
+ *   the connection dropped (a handle that is not connected closes without waiting); only a
+ *   server silent for `patienceMs` with the connection still up gets the blocking close.
+ */
+function release(zk: NativeClient, probePath: string, patienceMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    let done = false;
+    let timer: NodeJS.Timeout | undefined;
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      zk.removeAllListeners();
+      setImmediate(() => {
+        zk.close();
+        resolve();
+      });
+    };
+    if (zk.state !== State.CONNECTED) return finish();
+    timer = setTimeout(finish, patienceMs);
+    zk.on('connecting', finish);
+    zk.on('close', finish);
+    if (zk.a_exists(probePath, false, () => finish()) !== Code.OK) finish();
+  });
+}
+
+/**
  * One handle's attempt to open a session within `ms`: resolves with the handle and whether
  * it connected (the caller closes one that did not).
  * @throws CoordError `AUTH_FAILED`, `UNAVAILABLE`; the signal's reason.
  */
 function attempt(config: ConnectionConfig, ms: number, signal: AbortSignal): Promise<{ zk: NativeClient; connected: boolean }> {
   const zk = newNativeClient();
-  const hosts = connectString(config);
   return new Promise<{ zk: NativeClient; connected: boolean }>((resolve, reject) => {
     const finish = (): void => {
       clearTimeout(timer);
@@ -239,26 +281,29 @@ function attempt(config: ConnectionConfig, ms: number, signal: AbortSignal): Pro
       fail(new CoordError(auth ? 'AUTH_FAILED' : 'UNAVAILABLE', `zookeeper ${config.redacted}: ${auth ? 'authentication failed' : 'the session ended while connecting'}`));
     });
     try {
-      zk.init({
-        connect: hosts,
-        timeout: config.settings.sessionTimeout,
-        debug_level: Number(process.env['COORD_ZOOKEEPER_LOG_LEVEL'] ?? 0),
-        host_order_deterministic: false,
-        response_counter_limit: RESPONSE_COUNTER_LIMIT,
-      });
+      zk.init(nativeConfig(config));
     } catch (error) {
       fail(new CoordError('UNAVAILABLE', `zookeeper ${config.redacted}: cannot start the client`, { cause: error }));
     }
   });
 }
 
+/** What a new native handle is given (hosts in a random order). */
+function nativeConfig(config: ConnectionConfig): NativeConfig {
+  return {
+    connect: connectString(config),
+    timeout: config.settings.sessionTimeout,
+    debug_level: Number(process.env['COORD_ZOOKEEPER_LOG_LEVEL'] ?? 0),
+    host_order_deterministic: false,
+    response_counter_limit: RESPONSE_COUNTER_LIMIT,
+  };
+}
+
 /**
- * The C client's host list: every host, several times over. Once the C client has tried every address it
- * asks to wait before the next attempt (a sixtieth of the session timeout), but the addon
- * then stops driving the handle until its timer next fires — up to a third of the session
- * timeout later, or never for a handle that has not connected yet. With each host listed
- * {@link HOST_COPIES} times, a connection that drops is retried at once, and only one
- * failure in that many ends a round.
+ * The C client's host list: every host, {@link HOST_COPIES} times over. Once the C client has
+ * tried every address it pauses (a sixtieth of the session timeout) before the next round;
+ * with each host listed twice, a connection that drops is retried on the same server at
+ * once, and only one failure in that many ends a round.
  */
 function connectString(config: ConnectionConfig): string {
   const hosts = config.hosts.map(({ host, port }) => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`));
