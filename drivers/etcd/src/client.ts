@@ -5,7 +5,7 @@
  * every call a deadline — `etcd3` waits forever on a silent server otherwise — and retries
  * only what the driver contract allows.
  */
-import { CoordError, abortReason, sleep, type ConnectionConfig } from '@coord/core';
+import { CoordError, abortReason, raceDeadline, sleep, type ConnectionConfig } from '@coord/core';
 import { noop } from 'cockatiel';
 import { Etcd3, type IOptions, type KVClient } from 'etcd3';
 import { classify } from './errors.js';
@@ -205,31 +205,12 @@ export class Requests {
    * before gRPC sees it, e.g. for an auth token), by close, and by the caller's signal.
    */
   #bounded<T>(call: Promise<T>, ms: number, label: string, signal: AbortSignal | undefined): Promise<T> {
-    const stop = this.#merged(signal);
-    return new Promise<T>((resolve, reject) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        stop.removeEventListener('abort', onAbort);
-      };
-      const onAbort = (): void => {
-        done();
-        reject(abortReason(stop, label));
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(new CoordError('TIMEOUT', `${label}: no answer within the deadline`, { retryable: true }));
-      }, ms + 50);
-      stop.addEventListener('abort', onAbort, { once: true });
-      call.then(
-        (value) => {
-          done();
-          resolve(value);
-        },
-        (error: unknown) => {
-          done();
-          reject(error);
-        },
-      );
+    return raceDeadline(call, {
+      ms: ms + 50,
+      signal: this.#merged(signal),
+      what: label,
+      timedOut: () => new CoordError('TIMEOUT', `${label}: no answer within the deadline`, { retryable: true }),
     });
   }
+
 }

@@ -8,7 +8,7 @@
  * unknown outcome is the caller's choice ({@link Repeat}), per the driver contract.
  */
 import { Redis, type RedisOptions } from 'ioredis';
-import { CoordError, abortReason, monotonicNow, type ConnectionConfig } from '@coord/core';
+import { CoordError, abortReason, monotonicNow, raceDeadline, type ConnectionConfig } from '@coord/core';
 import { classify } from './errors.js';
 import type { Script } from './scripts.js';
 
@@ -297,36 +297,20 @@ export class Connection {
 
   /** Races a sent request against its deadline and signal; a silent connection is recycled. */
   #bounded<T>(request: Promise<T>, options: RequestOptions, what: string): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        options.signal?.removeEventListener('abort', onAbort);
-      };
-      const onAbort = (): void => {
-        done();
-        reject(abortReason(options.signal as AbortSignal, what));
-      };
-      const timer = setTimeout(() => {
-        done();
+    return raceDeadline(request, {
+      ms: options.deadline - monotonicNow(),
+      signal: options.signal,
+      what,
+      timedOut: () => {
         // The server (or the path to it) is silent with our request in flight. Replies keep
         // their order on a connection, so waiting longer would stall every later request
         // behind this one: drop the connection and let ioredis reconnect.
         this.recycle();
-        reject(new CoordError('TIMEOUT', `${what}: no reply within the deadline (outcome unknown)`));
-      }, Math.max(0, options.deadline - monotonicNow()));
-      options.signal?.addEventListener('abort', onAbort, { once: true });
-      request.then(
-        (value) => {
-          done();
-          resolve(value);
-        },
-        (error: unknown) => {
-          done();
-          reject(error);
-        },
-      );
+        return new CoordError('TIMEOUT', `${what}: no reply within the deadline (outcome unknown)`);
+      },
     });
   }
+
 
   #pause(signal: AbortSignal | undefined): Promise<void> {
     return new Promise<void>((resolve, reject) => {

@@ -147,6 +147,50 @@ export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefine
   });
 }
 
+/**
+ * Races a request against a deadline and an abort signal: resolves or rejects as the request
+ * does, unless `ms` pass first (rejects with `timedOut()`) or `signal` aborts first (rejects
+ * with its reason). Clears its timer and listener either way. Drivers bound every network
+ * call with it, so a silent server can never hang a caller.
+ */
+export function raceDeadline<T>(
+  promise: Promise<T>,
+  options: { readonly ms: number; readonly signal?: AbortSignal | undefined; readonly what: string; readonly timedOut: () => Error },
+): Promise<T> {
+  const { ms, signal, what, timedOut } = options;
+  if (signal?.aborted) {
+    // The request is already on its way: its outcome no longer matters, but must not surface
+    // as an unhandled rejection.
+    promise.catch(() => undefined);
+    return Promise.reject(abortReason(signal, what));
+  }
+  return new Promise<T>((resolve, reject) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    const onAbort = (): void => {
+      done();
+      reject(abortReason(signal as AbortSignal, what));
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(timedOut());
+    }, Math.max(0, ms));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        done();
+        resolve(value);
+      },
+      (error: unknown) => {
+        done();
+        reject(error);
+      },
+    );
+  });
+}
+
 /** Resolves after `ms`, or rejects with the signal's reason; clears its timer either way. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   if (signal?.aborted) return Promise.reject(abortReason(signal, 'sleep'));

@@ -2,7 +2,7 @@ import { describe, it, expect } from '@jest/globals';
 import { getEventListeners } from 'node:events';
 import { thrown } from './helpers.js';
 import { CoordError, isCoordError } from '../src/errors.js';
-import { abortReason, callSignal, checkTimeout, linkSignals, raceAbort, sleep, startWait, throwIfAborted } from '../src/signals.js';
+import { abortReason, callSignal, checkTimeout, linkSignals, raceAbort, raceDeadline, sleep, startWait, throwIfAborted } from '../src/signals.js';
 
 /** How many 'abort' listeners a signal has right now. */
 function listeners(signal: AbortSignal): number {
@@ -404,6 +404,51 @@ describe('raceAbort', () => {
   it('leaves no listeners after many races on one long-lived signal', async () => {
     const c = new AbortController();
     await Promise.all(Array.from({ length: 50 }, (_, i) => raceAbort(Promise.resolve(i), c.signal, 'op')));
+    expect(listeners(c.signal)).toBe(0);
+  });
+});
+
+describe('raceDeadline', () => {
+  const timedOut = (): Error => new CoordError('TIMEOUT', 'op: timed out');
+
+  it('resolves with the value and leaves no timer or listener', async () => {
+    const c = new AbortController();
+    const before = activeTimers();
+    const p = raceDeadline(pause(5).then(() => 'v'), { ms: 1_000, signal: c.signal, what: 'op', timedOut });
+    await expect(p).resolves.toBe('v');
+    expect(listeners(c.signal)).toBe(0);
+    expect(activeTimers()).toBe(before);
+  });
+
+  it('passes a rejection through', async () => {
+    const boom = new Error('boom');
+    await expect(raceDeadline(Promise.reject(boom), { ms: 1_000, what: 'op', timedOut })).rejects.toBe(boom);
+  });
+
+  it('rejects with timedOut() once the deadline passes, and a late reply changes nothing', async () => {
+    let settle: (v: string) => void = () => undefined;
+    const slow = new Promise<string>((resolve) => (settle = resolve));
+    const p = raceDeadline(slow, { ms: 10, what: 'op', timedOut });
+    await expect(p).rejects.toMatchObject({ code: 'TIMEOUT' });
+    settle('late');
+    await expect(p).rejects.toMatchObject({ code: 'TIMEOUT' });
+  });
+
+  it('rejects with the abort reason when the signal aborts first', async () => {
+    const c = new AbortController();
+    const p = raceDeadline(new Promise<never>(() => undefined), { ms: 10_000, signal: c.signal, what: 'op', timedOut });
+    const reason = new CoordError('SESSION_EXPIRED', 'gone');
+    c.abort(reason);
+    await expect(p).rejects.toBe(reason);
+    expect(listeners(c.signal)).toBe(0);
+  });
+
+  it('rejects at once for an already-aborted signal, and a later failure of the request is not unhandled', async () => {
+    const c = new AbortController();
+    c.abort(new CoordError('CLOSED', 'closed'));
+    const failing = pause(5).then(() => Promise.reject(new Error('late failure')));
+    await expect(raceDeadline(failing, { ms: 1_000, signal: c.signal, what: 'op', timedOut })).rejects.toMatchObject({ code: 'CLOSED' });
+    await pause(10); // an unhandled rejection here would fail the test run
     expect(listeners(c.signal)).toBe(0);
   });
 });
