@@ -105,8 +105,10 @@ export class Link {
     for (const socket of [this.#client, this.#server]) {
       if (socket.destroyed) continue;
       // Before the handshake there is nothing to reset, and resetAndDestroy() would wait for
-      // a connect that may never come (an unreachable target).
-      if (socket.connecting) socket.destroy();
+      // a connect that may never come (an unreachable target). While an end() is still being
+      // sent, libuv refuses the reset (EINVAL) and Node then never emits 'close', so the link
+      // would never close: such a socket is only destroyed (it has sent its FIN anyway).
+      if (socket.connecting || (socket.writableEnded && !socket.writableFinished)) socket.destroy();
       else socket.resetAndDestroy();
     }
   }
