@@ -158,10 +158,13 @@ export class Requests {
     const label = `${this.#label}: ${what}`;
     const until = Date.now() + timeout;
     let last: CoordError | undefined;
+    // Whether every member tried so far was unreachable: a later try that merely ran out of
+    // time (a loaded machine, a slow TLS handshake) does not prove anything answered.
+    let unreachable = false;
     for (let n = 0, pause = 50; ; n += 1, pause = Math.min(pause * 2, 1_000)) {
       this.#check(signal, label);
       const left = until - Date.now();
-      if (left <= 0) throw this.#expired(label, timeout, last);
+      if (left <= 0) throw this.#expired(label, timeout, last, unreachable);
       const client = this.#endpoints.current;
       // A request that may be repeated gets a part of the budget per try: a write stuck on a
       // member whose leader just died waits for etcd's own request timeout (~7 s) otherwise,
@@ -173,6 +176,7 @@ export class Requests {
         this.#check(signal, label);
         const failure = classify(error, label);
         last = failure.error;
+        unreachable = last.code === 'UNAVAILABLE' || (unreachable && last.code === 'TIMEOUT');
         if (failure.transient || failure.error.code === 'TIMEOUT') this.#endpoints.failed(client);
         if (!failure.transient) throw failure.error;
         if (failure.maybeApplied && repeat === 'never-once-sent') {
@@ -180,7 +184,7 @@ export class Requests {
         }
       }
       const wait = Math.min(pause, until - Date.now());
-      if (wait <= 0) throw this.#expired(label, timeout, last);
+      if (wait <= 0) throw this.#expired(label, timeout, last, unreachable);
       await sleep(wait, this.#merged(signal)).catch(() => undefined);
     }
   }
@@ -190,9 +194,9 @@ export class Requests {
     if (signal?.aborted) throw abortReason(signal, label);
   }
 
-  #expired(label: string, timeout: number, last: CoordError | undefined): CoordError {
+  #expired(label: string, timeout: number, last: CoordError | undefined, unreachable: boolean): CoordError {
     // Nothing answered at all: unreachable. Something answered too late, or hung: timeout.
-    if (last?.code === 'UNAVAILABLE') return new CoordError('UNAVAILABLE', `${label}: unreachable for ${timeout} ms (${last.message})`, { cause: last });
+    if (unreachable && last !== undefined) return new CoordError('UNAVAILABLE', `${label}: unreachable for ${timeout} ms (${last.message})`, { cause: last });
     return new CoordError('TIMEOUT', `${label}: no answer within ${timeout} ms`, last === undefined ? {} : { cause: last });
   }
 
