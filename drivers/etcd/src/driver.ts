@@ -34,6 +34,7 @@ import {
   type SessionStateChange,
   type VersionOptions,
   type WatchEvent,
+  ListenerSet,
 } from '@coord/core';
 import type { IEvent, IKeyValue, IRequestOp, ITxnResponse } from 'etcd3';
 import { Endpoints, Requests, type CallOptions, type Repeat } from './client.js';
@@ -60,7 +61,7 @@ export class EtcdDriver implements Driver {
   readonly #requests: Requests;
   readonly #watches: WatchHub<CoreSession>;
   readonly #closer: AbortController;
-  readonly #listeners = new Set<(change: SessionStateChange) => void>();
+  readonly #listeners = new ListenerSet<[SessionStateChange]>();
   readonly #label: string;
   #keeper: LeaseKeeper;
   /** The grant of the current session's lease, while in flight (close waits for it, to revoke it). */
@@ -337,8 +338,7 @@ export class EtcdDriver implements Driver {
   }
 
   onSessionState(listener: (change: SessionStateChange) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    return this.#listeners.add(listener);
   }
 
   async close(): Promise<void> {
@@ -384,7 +384,7 @@ export class EtcdDriver implements Driver {
       this.#endpoints,
       id,
       ttlSecondsOf(this.#config),
-      { onChange: (change) => this.#notify(change), onLost: (session, why) => this.#sessionLost(session, why) },
+      { onChange: (change) => this.#listeners.emit(change), onLost: (session, why) => this.#sessionLost(session, why) },
       sentAt,
     );
     if (sentAt !== undefined) this.#watchSessionKey(keeper.session);
@@ -469,7 +469,7 @@ export class EtcdDriver implements Driver {
           keeper.granted(grant.sentAt);
           this.#watchSessionKey(session);
           // Announced as the memory driver does: the switch from the expired session.
-          this.#notify({ session, previous: 'expired', state: 'connected' });
+          this.#listeners.emit({ session, previous: 'expired', state: 'connected' });
           return;
         } catch {
           await sleep(250, AbortSignal.any([this.#closer.signal, session.signal])).catch(() => undefined);
@@ -482,17 +482,6 @@ export class EtcdDriver implements Driver {
     });
   }
 
-  #notify(change: SessionStateChange): void {
-    for (const listener of this.#listeners) {
-      try {
-        listener(change);
-      } catch (error) {
-        queueMicrotask(() => {
-          throw error;
-        });
-      }
-    }
-  }
 
   // ---- requests -------------------------------------------------------------------------
 

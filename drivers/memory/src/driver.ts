@@ -24,6 +24,7 @@ import {
   type SessionStateChange,
   type VersionOptions,
   type WatchEvent,
+  ListenerSet,
 } from '@coord/core';
 import type { MemoryStore } from './store.js';
 
@@ -40,7 +41,7 @@ export class MemoryDriver implements Driver {
   /** The store this driver talks to (shared by every driver naming it). */
   readonly store: MemoryStore;
   readonly #settings: DriverSettings;
-  readonly #listeners = new Set<(change: SessionStateChange) => void>();
+  readonly #listeners = new ListenerSet<[SessionStateChange]>();
   readonly #watches = new Set<ArmedWatch>();
   #session: ManagedSession;
   #heartbeat: NodeJS.Timeout | undefined;
@@ -105,8 +106,7 @@ export class MemoryDriver implements Driver {
   }
 
   onSessionState(listener: (change: SessionStateChange) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    return this.#listeners.add(listener);
   }
 
   async close(): Promise<void> {
@@ -178,7 +178,7 @@ export class MemoryDriver implements Driver {
     const ttl = this.#settings.sessionTimeout;
     const openedAt = monotonicNow();
     const id = this.store.openSession(ttl, () => this.#sessionLost(session, 'expired on the store'));
-    const session = new ManagedSession(id, ttl, openedAt, (change) => this.#notify(change), (lost) =>
+    const session = new ManagedSession(id, ttl, openedAt, (change) => this.#listeners.emit(change), (lost) =>
       this.#sessionLost(lost, 'passed its local deadline without a renewal'),
     );
     this.#startHeartbeat(session);
@@ -207,19 +207,7 @@ export class MemoryDriver implements Driver {
     this.store.abandonSession(session.id);
     if (this.#closed) return;
     this.#session = this.#openSession();
-    this.#notify({ session: this.#session, previous: 'expired', state: 'connected' });
+    this.#listeners.emit({ session: this.#session, previous: 'expired', state: 'connected' });
   }
 
-  #notify(change: SessionStateChange): void {
-    for (const listener of this.#listeners) {
-      try {
-        listener(change);
-      } catch (error) {
-        // A listener's bug must not break session bookkeeping; surface it asynchronously.
-        queueMicrotask(() => {
-          throw error;
-        });
-      }
-    }
-  }
 }

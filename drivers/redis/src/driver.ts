@@ -27,6 +27,7 @@ import {
   type SessionStateChange,
   type VersionOptions,
   type WatchEvent,
+  ListenerSet,
 } from '@coord/core';
 import { array, childrenFingerprint, created, listing, nodeData, nodeFingerprint, num } from './codec.js';
 import { Connection, type Repeat } from './connection.js';
@@ -68,7 +69,7 @@ export class RedisDriver implements Driver {
   readonly #keeper: SessionKeeper;
   readonly #hub: WatchHub;
   readonly #tracker: Tracker;
-  readonly #listeners = new Set<(change: SessionStateChange) => void>();
+  readonly #listeners = new ListenerSet<[SessionStateChange]>();
   readonly #label: string;
   #closing: Promise<void> | undefined;
 
@@ -79,7 +80,7 @@ export class RedisDriver implements Driver {
     this.#conn = new Connection(config, `coord:${id}`);
     this.#label = this.#conn.label;
     this.#keeper = new SessionKeeper(this.#conn, this.#layout, this.#settings, {
-      onChange: (change) => this.#notify(change),
+      onChange: (change) => this.#listeners.emit(change),
       onEnded: (session) => this.#hub.sessionEnded(session),
     });
     this.#tracker = new Tracker(new Connection(config, `coord:${id}:track`, 2), {
@@ -209,8 +210,7 @@ export class RedisDriver implements Driver {
   }
 
   onSessionState(listener: (change: SessionStateChange) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    return this.#listeners.add(listener);
   }
 
   /**
@@ -277,18 +277,6 @@ export class RedisDriver implements Driver {
     return this.#hub.watch(path, kind, this.#keeper.current, signal, read, fingerprint, () => read(() => undefined));
   }
 
-  #notify(change: SessionStateChange): void {
-    for (const listener of this.#listeners) {
-      try {
-        listener(change);
-      } catch (error) {
-        // A listener's bug must not break session bookkeeping; surface it asynchronously.
-        queueMicrotask(() => {
-          throw error;
-        });
-      }
-    }
-  }
 }
 
 function createArgs(

@@ -34,6 +34,7 @@ import {
   type Session,
   type SessionStateChange,
   type VersionOptions,
+  ListenerSet,
 } from '@coord/core';
 import { toCoordError } from './errors.js';
 import { Code, CreateFlag, EventType, type Stat } from './native.js';
@@ -78,7 +79,7 @@ export class ZooKeeperDriver implements Driver {
   readonly capabilities: Capabilities = Object.freeze({ linearizable: true, tokensSurviveFailover: true });
   readonly #config: ConnectionConfig;
   readonly #ns: Namespace;
-  readonly #listeners = new Set<(change: SessionStateChange) => void>();
+  readonly #listeners = new ListenerSet<[SessionStateChange]>();
   readonly #watches = new WatchRegistry();
   /** Ephemeral nodes each session created (server path → token), for lost-reply recovery and token deletes. */
   readonly #created = new WeakMap<ManagedSession, Map<string, bigint>>();
@@ -324,8 +325,7 @@ export class ZooKeeperDriver implements Driver {
   }
 
   onSessionState(listener: (change: SessionStateChange) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    return this.#listeners.add(listener);
   }
 
   async close(): Promise<void> {
@@ -422,7 +422,7 @@ export class ZooKeeperDriver implements Driver {
     const conn = await Connection.open(this.#config, this.#ns.root, {
       onChange: (change) => {
         // Only the current session's changes; listeners see the view recipes hold.
-        if (change.session === this.#view?.managed) this.#notify({ ...change, session: this.#view });
+        if (change.session === this.#view?.managed) this.#listeners.emit({ ...change, session: this.#view });
       },
       onLost: (lost, why) => this.#sessionLost(lost, why),
     }, this.#stop.signal);
@@ -484,7 +484,7 @@ export class ZooKeeperDriver implements Driver {
           this.#conn = conn;
           view.bind(conn.session);
           this.#reopening = undefined;
-          this.#notify({ session: view, previous: 'expired', state: 'connected' });
+          this.#listeners.emit({ session: view, previous: 'expired', state: 'connected' });
           return conn;
         } catch (error) {
           if (this.#closed) throw error;
@@ -497,18 +497,6 @@ export class ZooKeeperDriver implements Driver {
     this.#view = view;
   }
 
-  #notify(change: SessionStateChange): void {
-    for (const listener of this.#listeners) {
-      try {
-        listener(change);
-      } catch (error) {
-        // A listener's bug must not break session bookkeeping; surface it asynchronously.
-        queueMicrotask(() => {
-          throw error;
-        });
-      }
-    }
-  }
 }
 
 function nodeData(path: string, stat: Stat, data: Buffer | null): NodeData {

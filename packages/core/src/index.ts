@@ -8,6 +8,7 @@ export * from './driver.js';
 export * from './config.js';
 export * from './secret.js';
 export * from './paths.js';
+export * from './listeners.js';
 export * from './signals.js';
 export * from './codec.js';
 export * from './registry.js';
