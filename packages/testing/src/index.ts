@@ -15,7 +15,7 @@ export {
 export { ForwardingDriver } from './forwarding-driver.js';
 export { FaultDriver, connectionLoss, faultOnce, unavailable, type DriverFaults } from './fault-driver.js';
 export { rejectedCoordError, thrownCoordError } from './errors.js';
-export { eventually } from './polling.js';
+export { eventually, untilAborted } from './polling.js';
 export {
   startFaultProxy,
   type FaultProxy,

@@ -5,7 +5,7 @@
 import { afterEach, beforeAll, beforeEach } from '@jest/globals';
 import { connect, type Coordinator } from 'coord';
 import type { Driver } from '@coord/core';
-import { CountingDriver, type ProxiedTarget } from '@coord/testing';
+import { CountingDriver, untilAborted, type ProxiedTarget } from '@coord/testing';
 import { canLoseSession, type DriverFixture, type SessionLoss } from './fixture.js';
 
 /** Options of {@link TestContext.open}. */
@@ -165,20 +165,6 @@ export class TestContext {
     this.#proxies.clear();
     this.#nets.clear();
   }
-}
-
-/** Resolves once `signal` aborts or `ms` pass, leaving no timer or listener behind. */
-function untilAborted(signal: AbortSignal, ms: number): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 let fewestTimers = Number.POSITIVE_INFINITY;

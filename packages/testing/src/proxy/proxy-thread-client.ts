@@ -10,6 +10,7 @@ import {
   CALL_DONE,
   CALL_PENDING,
   RESULT_SLOTS,
+  STATS_KEYS,
   channelOf,
   type FaultOp,
   type ProxyThreadReply,
@@ -125,8 +126,7 @@ export function proxyThread(): ProxyThreadClient {
   return current;
 }
 
-/** Sums of {@link FaultProxyStats} in the order the thread reports them. */
+/** {@link FaultProxyStats} from the numbers a `stats` call returns ({@link STATS_KEYS} order; missing ones are 0). */
 export function statsOf(numbers: readonly number[]): FaultProxyStats {
-  const [accepted = 0, bytesFromClients = 0, bytesFromServer = 0, droppedUp = 0, droppedDown = 0, lostReplies = 0, resets = 0] = numbers;
-  return { accepted, bytesFromClients, bytesFromServer, droppedUp, droppedDown, lostReplies, resets };
+  return Object.fromEntries(STATS_KEYS.map((key, index) => [key, numbers[index] ?? 0])) as Record<(typeof STATS_KEYS)[number], number>;
 }

@@ -33,9 +33,12 @@ export type ProxyThreadReply =
 export interface SharedChannel {
   /** `[state]`: {@link CALL_PENDING} while a fault call runs, then {@link CALL_DONE}. */
   readonly state: Int32Array;
-  /** A fault call's results: one count, or the seven `stats` counters in declaration order. */
+  /** A fault call's results: one count, or the `stats` counters in {@link STATS_KEYS} order. */
   readonly results: Float64Array;
 }
+
+/** The `stats` counters, in the order a `stats` call writes them to the results. */
+export const STATS_KEYS = ['accepted', 'bytesFromClients', 'bytesFromServer', 'droppedUp', 'droppedDown', 'lostReplies', 'resets'] as const;
 
 export const CALL_PENDING = 0;
 export const CALL_DONE = 1;
@@ -56,8 +59,7 @@ function applyFault(proxies: readonly FaultProxy[], op: FaultOp, ms: number): nu
       return [sum((proxy) => proxy.reset())];
     case 'stats': {
       const each = proxies.map((proxy) => proxy.stats);
-      const keys = ['accepted', 'bytesFromClients', 'bytesFromServer', 'droppedUp', 'droppedDown', 'lostReplies', 'resets'] as const;
-      return keys.map((key) => each.reduce((total, stats) => total + stats[key], 0));
+      return STATS_KEYS.map((key) => each.reduce((total, stats) => total + stats[key], 0));
     }
     case 'delay':
       for (const proxy of proxies) proxy.delay(ms);

@@ -12,6 +12,7 @@
 import { CoordError, type Driver } from '@coord/core';
 import { deleteRedisKey, expireZooKeeperSession, revokeEtcdLease, type FaultOptions } from './faults.js';
 import type { ServerTarget } from './targets.js';
+import { untilAborted } from '../polling.js';
 
 /** What a ZooKeeper driver exposes so a test can take over (and expire) its session. */
 export interface ZooKeeperSessionSecret {
@@ -33,20 +34,6 @@ function hook<K extends string>(driver: Driver, method: K, what: string): () => 
   return (fn as () => unknown).bind(driver);
 }
 
-/** Resolves once `signal` aborts, or after `ms` (the caller's assertions then tell). */
-function noticed(signal: AbortSignal, ms: number): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise<void>((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
-
 async function expire(driver: Driver, target: ServerTarget, options: FaultOptions): Promise<boolean> {
   const id = driver.session.id;
   switch (driver.name) {
@@ -62,7 +49,7 @@ async function expire(driver: Driver, target: ServerTarget, options: FaultOption
       // The driver hears of the deletion on another connection than ours (its tracking
       // notice), so it may land a moment after our reply: wait for it, as kazoo's
       // expire_session waits for the client to see LOST. Bounded by the session's TTL.
-      if (deleted) await noticed(session.signal, session.ttlMs);
+      if (deleted) await untilAborted(session.signal, session.ttlMs);
       return deleted;
     }
     default:
