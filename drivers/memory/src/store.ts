@@ -8,7 +8,7 @@
  * All operations are synchronous; {@link MemoryDriver} wraps them in promises. Every
  * coordinator of the process that names the same store shares one instance.
  */
-import { CoordError, MAX_NODE_DATA_BYTES, baseName, isBytes, parentPath, type NodeRef, type WatchEvent } from '@coord/core';
+import { CoordError, MAX_NODE_DATA_BYTES, baseName, isBytes, monotonicNow, parentPath, type NodeRef, type WatchEvent } from '@coord/core';
 
 /** A stored node. */
 interface StoredNode {
@@ -29,6 +29,13 @@ interface StoredSession {
   readonly id: string;
   readonly ttlMs: number;
   timer: NodeJS.Timeout;
+  /**
+   * Monotonic time at which the session dies. Checked on every use, not only by `timer`:
+   * after the process was frozen (a long pause) the timers fire in due order, and a
+   * heartbeat due earlier than the expiry must not revive a session a real server would
+   * have expired during the pause.
+   */
+  expiresAt: number;
   /** Whether heartbeats reach the store (a test hook turns this off). */
   renewing: boolean;
   readonly ephemerals: Set<string>;
@@ -110,6 +117,7 @@ export class MemoryStore {
       id,
       ttlMs,
       timer: setTimeout(() => this.expireSession(id), ttlMs),
+      expiresAt: monotonicNow() + ttlMs,
       renewing: true,
       ephemerals: new Set(),
       onExpired,
@@ -128,6 +136,7 @@ export class MemoryStore {
     if (!session.renewing) return false;
     clearTimeout(session.timer);
     session.timer = setTimeout(() => this.expireSession(id), session.ttlMs);
+    session.expiresAt = monotonicNow() + session.ttlMs;
     return true;
   }
 
@@ -139,7 +148,7 @@ export class MemoryStore {
 
   /** Whether the session is alive. */
   hasSession(id: string): boolean {
-    return this.#sessions.has(id);
+    return this.#alive(this.#sessions.get(id)) !== undefined;
   }
 
   /**
@@ -184,8 +193,15 @@ export class MemoryStore {
     session.ephemerals.clear();
   }
 
+  /** The session if it is alive; one past its time is expired now (see `expiresAt`). */
+  #alive(session: StoredSession | undefined): StoredSession | undefined {
+    if (session === undefined || monotonicNow() < session.expiresAt) return session;
+    this.expireSession(session.id);
+    return undefined;
+  }
+
   #liveSession(id: string): StoredSession {
-    const session = this.#sessions.get(id);
+    const session = this.#alive(this.#sessions.get(id));
     if (session === undefined) throw new CoordError('SESSION_EXPIRED', `memory ${this.name}: session ${id} has expired`);
     return session;
   }

@@ -46,6 +46,12 @@ export interface DriverFixture {
   teardown?(): Promise<void>;
   /** The URL to connect to (read after `setup`). */
   url(): string;
+  /**
+   * Whether a second process can reach the same backend with {@link url} (a real server; not
+   * memory://). The process-pause cases then pause a real child process; otherwise they
+   * freeze this process's event loop.
+   */
+  readonly sharedAcrossProcesses?: boolean;
   /** Supported fault hooks. */
   readonly faults: FaultHooks;
   /**

@@ -12,6 +12,7 @@ import { driverCases } from './cases/driver.js';
 import { groupCases } from './cases/group.js';
 import { lockCases } from './cases/lock.js';
 import { networkCases } from './cases/network.js';
+import { processPauseCases } from './cases/process-pause.js';
 import { rwlockCases } from './cases/rwlock.js';
 import { semaphoreCases } from './cases/semaphore.js';
 import { barrierCases } from './cases/barrier.js';
@@ -44,5 +45,6 @@ export function conformance(fixture: DriverFixture): void {
     groupCases(fixture, context);
     queueCases(fixture, context);
     networkCases(fixture, context);
+    processPauseCases(fixture, context);
   });
 }

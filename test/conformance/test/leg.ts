@@ -99,6 +99,7 @@ export async function leg(spec: Leg): Promise<void> {
         await server?.stop();
       },
       url: () => current().url,
+      sharedAcrossProcesses: true,
       faults: {
         expireSession: (driver) => expireDriverSession(current(), driver),
         proxy: () => proxyTarget(current()),

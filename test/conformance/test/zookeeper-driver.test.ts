@@ -4,7 +4,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
+import { spawn } from 'node:child_process';
+import { connect as connectTcp, createServer } from 'node:net';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
 import { connect, type Coordinator } from 'coord';
 import { MAX_NODE_DATA_BYTES, parseUrl } from '@coord/core';
@@ -21,6 +24,21 @@ async function closedPort(): Promise<number> {
   const { port } = listener.address() as { port: number };
   await new Promise<void>((resolve) => listener.close(() => resolve()));
   return port;
+}
+
+const CLOSING_PROXY = fileURLToPath(new URL('./support/closing-proxy.js', import.meta.url));
+
+/** Asks a ZooKeeper server `ruok` on a new socket, opened now (synchronously). */
+function ruok(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connectTcp(port, '127.0.0.1');
+    let reply = '';
+    socket.setTimeout(5_000, () => socket.destroy(new Error('no answer to ruok within 5 s')));
+    socket.on('connect', () => socket.write('ruok'));
+    socket.on('data', (chunk: Buffer) => (reply += chunk.toString()));
+    socket.on('end', () => resolve(reply));
+    socket.on('error', reject);
+  });
 }
 
 /** The digest ACL id ZooKeeper computes for user:password. */
@@ -69,6 +87,45 @@ const available = serverAvailable('zookeeper');
   afterAll(async () => {
     await Promise.all(open.map((coord) => coord.close()));
     await server?.stop();
+  });
+
+  it('sockets opened while the C client drops its connection work: the addon never polls a descriptor the C client closed', async () => {
+    // The C client closes its socket and runs our callbacks before it returns; a socket opened
+    // there takes the number just closed. The addon used to still have that number registered
+    // with libuv: the next handle's poll failed to initialise and the process died (SIGABRT
+    // on `!uv__is_closing(handle)`, or a segfault), and a plain socket could be left deaf.
+    const proxy = spawn(process.execPath, [CLOSING_PROXY, String(server.port)], { stdio: ['pipe', 'pipe', 'inherit'] });
+    try {
+      const lines = createInterface({ input: proxy.stdout })[Symbol.asyncIterator]();
+      const port = Number((await lines.next()).value);
+      const coord = await connect(`zookeeper://127.0.0.1:${port}/fd-reuse?sessionTimeout=10000`);
+      open.push(coord);
+      const opened: { probe: Promise<string>; second: Promise<Coordinator> }[] = [];
+      coord.on('state', (change) => {
+        if (change.state !== 'suspended' || opened.length > 0) return;
+        const probe = ruok(server.port);
+        const second = connect(url('/fd-reuse'));
+        probe.catch(() => undefined);
+        second.catch(() => undefined);
+        opened.push({ probe, second });
+      });
+      proxy.stdin.write('end\n');
+      const deadline = Date.now() + 10_000;
+      while (opened.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(opened).toHaveLength(1);
+      expect(await opened[0]!.probe).toBe('imok');
+      const second = await opened[0]!.second;
+      open.push(second);
+      const held = await second.lock('/l').acquire({ timeout: 5_000 });
+      await held.release();
+      // The first coordinator reconnects through the proxy (same session) and works too.
+      const again = await coord.lock('/l').acquire({ timeout: 10_000 });
+      expect(again.signal.aborted).toBe(false);
+      await again.release();
+    } finally {
+      proxy.stdin.end();
+      proxy.kill();
+    }
   });
 
   it('grants the session timeout the URL asks for, and works under the URL namespace', async () => {
