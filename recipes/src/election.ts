@@ -1,5 +1,5 @@
 /**
- * Leader election, built on the lock queue (DESIGN §4 rule 7): campaigning is acquiring a
+ * Leader election, built on the lock queue (docs/design.md R7): campaigning is acquiring a
  * lock whose queue node carries the candidate's value, and the leader is the lock holder.
  *
  * Protocol: each campaign creates an ephemeral sequential node `<path>/candidate-<attempt>-<seq>`

@@ -20,7 +20,7 @@
  * watches the queue and the others each watch their predecessor in the line: one new item
  * wakes one waiter (no herd). The head lists `items` with a watch and, if items exist but all
  * are claimed, `claims` with a watch too — a claim disappears when its consumer nacks or
- * dies — and on any change re-reads (DESIGN §4 rule 2). Checking `takers` on the fast path
+ * dies — and on any change re-reads (docs/design.md R2). Checking `takers` on the fast path
  * keeps newcomers from overtaking a waiting line; a newcomer racing the head for an item is
  * harmless (one claim create wins). After a claim, the item is read back: it may have been
  * acked between the listing and the claim (the acker deletes the item before its claim),

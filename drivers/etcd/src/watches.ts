@@ -9,7 +9,7 @@
  * If the stream breaks (a member died, the connection was reset), every armed watch is
  * registered again on a new stream from its own start revision: still no gap. If etcd
  * compacted that revision away, the watch cannot be resumed; it fires `changed` and the
- * caller's re-read (DESIGN §4 rule 2) finds out what happened.
+ * caller's re-read (docs/design.md R2) finds out what happened.
  */
 import type { WatchEvent } from '@coord/core';
 import type { Etcd3, IDuplexStream, IEvent, IWatchRequest, IWatchResponse } from 'etcd3';

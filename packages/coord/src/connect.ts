@@ -29,7 +29,7 @@ registerDriver('redis', importByName('@coord/redis'));
  * await using coord = await connect(process.env.COORD_URL ?? 'memory://');
  * await coord.lock('/stack/42').withLock(async (held) => update(held.token));
  * ```
- * @param url `memory://[name]`, `zookeeper://…`, `etcd[s]://…` or `redis[s]://…` (DESIGN §2)
+ * @param url `memory://[name]`, `zookeeper://…`, `etcd[s]://…` or `redis[s]://…` (docs/design.md §1.2)
  * @param options timeouts that override the URL's, and test hooks
  * @throws CoordError `INVALID_URL`, `INVALID_ARGUMENT`, `UNSUPPORTED` (driver not
  *   available), `UNAVAILABLE`/`TIMEOUT` (backend unreachable within `connectTimeout`),

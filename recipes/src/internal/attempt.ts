@@ -1,7 +1,8 @@
 /**
- * Per-attempt ids. Every node a recipe creates carries one in its name (DESIGN §4 rule 4):
- * when a create's reply is lost, the driver finds the node it already made by this id and
- * adopts it, instead of making a second one that would queue behind the first.
+ * Per-attempt ids. Every sequential node a recipe creates carries one in its name
+ * (docs/design.md R4): when a create's reply is lost, the driver finds the node it already
+ * made by this id and adopts it, instead of making a second one that would queue behind the
+ * first.
  */
 import { randomBytes } from 'node:crypto';
 

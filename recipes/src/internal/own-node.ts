@@ -1,5 +1,5 @@
 /**
- * The owner discipline every node-creating recipe shares (DESIGN §4 rules 3 and 5): capture
+ * The owner discipline every node-creating recipe shares (docs/design.md R3, R5, R9): capture
  * the session once per operation, check that a node we created belongs to that session
  * (a create whose reply arrives after a session change made a node we must not bind to),
  * and remove our node after a refused or abandoned attempt — unless the session is dead,
@@ -10,7 +10,7 @@
  * never given back) until the process's session ends.
  * - A create whose outcome is unknown (the driver gave up on a lost reply: `CONNECTION_LOSS`,
  *   `UNAVAILABLE`, `TIMEOUT`) may have made the node. Like Curator's protected mode we find
- *   it by its per-attempt name prefix (DESIGN §4 rule 4) and delete it, then report the
+ *   it by its per-attempt name prefix (docs/design.md R4) and delete it, then report the
  *   create's error.
  * - A clean-up delete that fails while the session lives is retried in the background, with
  *   backoff, until it succeeds or the session ends (Curator's guaranteed delete); the caller

@@ -54,8 +54,8 @@ export async function claimItem(driver: Driver, claims: string, item: Item, sess
 }
 
 /**
- * A claim's name is fixed by its item, so it cannot carry a per-attempt id (DESIGN §4 rule
- * 4); its data does. `NODE_EXISTS` may answer the retry of a create whose first reply was
+ * A claim's name is fixed by its item, so it cannot carry a per-attempt id (docs/design.md
+ * R4); its data does. `NODE_EXISTS` may answer the retry of a create whose first reply was
  * lost: then the claim is this very attempt's, and left alone it would keep the message from
  * everyone until the session ends. It is dropped (the item is simply free again); so is the
  * claim a create of unknown outcome may have made. A claim of

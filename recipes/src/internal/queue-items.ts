@@ -1,6 +1,6 @@
 /**
  * How the queue names its items and picks the next one. An item's name carries its priority
- * (so ordering needs no data read) and a per-attempt id (DESIGN §4 rule 4); the backend
+ * (so ordering needs no data read) and a per-attempt id (docs/design.md R4); the backend
  * appends the sequence that orders items within a priority:
  *
  *   `msg-<priority + 2^31, 10 digits>-<attempt id>-<sequence>`

@@ -2,7 +2,7 @@
  * The queue walk every ordered recipe shares (lock, read-write lock, election...): find the
  * nearest earlier node that blocks us, watch that one node only, and on every wake-up re-read
  * the directory and decide again. One release therefore wakes exactly one waiter (no herd),
- * and no notification is trusted without a fresh read (DESIGN §4 rules 1 and 2).
+ * and no notification is trusted without a fresh read (docs/design.md R1 and R2).
  */
 import { CoordError, linkSignals, raceAbort, throwIfAborted, type Driver, type NodeRef } from '@coord/core';
 

@@ -5,7 +5,7 @@
  * is a `CoordError('INVALID_URL')` whose message names the problem and echoes the URL only
  * through {@link redactUrl}, so a password never reaches a message, a log line or a stack.
  *
- * Grammar (see DESIGN.md §2):
+ * Grammar (see docs/design.md §1.2):
  * ```
  * memory://[name][?options]
  * zookeeper://[user[:pass]@]host[:port][,host[:port]...][/chroot][?options]
