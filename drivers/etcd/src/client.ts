@@ -5,7 +5,7 @@
  * every call a deadline — `etcd3` waits forever on a silent server otherwise — and retries
  * only what the driver contract allows.
  */
-import { CoordError, abortReason, raceDeadline, sleep, type ConnectionConfig } from '@coord/core';
+import { CoordError, abortReason, linkSignals, raceDeadline, sleep, type ConnectionConfig, type LinkedSignal } from '@coord/core';
 import { noop } from 'cockatiel';
 import { Etcd3, type IOptions, type KVClient } from 'etcd3';
 import { classify } from './errors.js';
@@ -185,7 +185,8 @@ export class Requests {
       }
       const wait = Math.min(pause, until - Date.now());
       if (wait <= 0) throw this.#expired(label, timeout, last, unreachable);
-      await sleep(wait, this.#merged(signal)).catch(() => undefined);
+      using merged = this.#merged(signal);
+      await sleep(wait, merged.signal).catch(() => undefined);
     }
   }
 
@@ -200,18 +201,23 @@ export class Requests {
     return new CoordError('TIMEOUT', `${label}: no answer within ${timeout} ms`, last === undefined ? {} : { cause: last });
   }
 
-  #merged(signal: AbortSignal | undefined): AbortSignal {
-    return signal === undefined ? this.#closed : AbortSignal.any([this.#closed, signal]);
+  /**
+   * Close and the caller's signal as one, detached when disposed: `AbortSignal.any` would
+   * leave a listener on the long-lived close signal for every call (see core's signals.ts).
+   */
+  #merged(signal: AbortSignal | undefined): LinkedSignal {
+    return linkSignals(this.#closed, signal);
   }
 
   /**
    * The call, bounded by its own timer as well as gRPC's deadline (a call can also wait
    * before gRPC sees it, e.g. for an auth token), by close, and by the caller's signal.
    */
-  #bounded<T>(call: Promise<T>, ms: number, label: string, signal: AbortSignal | undefined): Promise<T> {
-    return raceDeadline(call, {
+  async #bounded<T>(call: Promise<T>, ms: number, label: string, signal: AbortSignal | undefined): Promise<T> {
+    using merged = this.#merged(signal);
+    return await raceDeadline(call, {
       ms: ms + 50,
-      signal: this.#merged(signal),
+      signal: merged.signal,
       what: label,
       timedOut: () => new CoordError('TIMEOUT', `${label}: no answer within the deadline`, { retryable: true }),
     });

@@ -16,6 +16,7 @@ import {
   abortReason,
   baseName,
   joinPath,
+  linkSignals,
   parentPath,
   sleep,
   validateName,
@@ -352,25 +353,9 @@ export class EtcdDriver implements Driver {
     // Revoking the lease removes the session's ephemeral nodes at once for everyone else. A
     // grant in flight is waited for first, so its lease cannot outlive the driver.
     await this.#granting?.catch(() => undefined);
-    await Promise.all(
-      [keeper.leaseId, ...this.#leftToExpire].map((id) => revoke(this.#endpoints, id, this.#config).catch(() => undefined)),
-    );
+    await revoke(this.#endpoints, keeper.leaseId, this.#config).catch(() => undefined);
     this.#endpoints.close();
   }
-
-  /**
-   * Test hook: the current session's keep-alives stop, as in a partition or a long pause. Its
-   * signal aborts at the local deadline, and the driver then leaves the lease to expire on
-   * etcd (it does not revoke it, as a cut-off client could not), one safety margin later.
-   */
-  stopRenewing(): void {
-    this.#unheard.add(this.#keeper.session);
-    this.#keeper.stopRenewing();
-  }
-
-  /** Sessions whose keep-alives a test stopped, and leases left to expire (revoked on close). */
-  readonly #unheard = new WeakSet<CoreSession>();
-  readonly #leftToExpire = new Set<string>();
 
   toJSON(): { name: string; url: string; member: string; session: string } {
     return { name: this.name, url: this.#config.redacted, member: this.#endpoints.member, session: this.#keeper.session.id };
@@ -439,10 +424,9 @@ export class EtcdDriver implements Driver {
     session.expire(why === 'server' ? 'expired on etcd (its lease is gone)' : 'passed its local deadline without a renewal');
     keeper.stop();
     this.#watches.settleOwner(session, 'session');
-    // Given up locally while etcd may still hold it: revoke it, if etcd can hear us (a test's
-    // stopRenewing says it cannot: the lease expires on etcd, or at the latest on close).
-    if (why === 'deadline' && this.#unheard.has(session)) this.#leftToExpire.add(keeper.leaseId);
-    else if (why === 'deadline') void revoke(this.#endpoints, keeper.leaseId, this.#config).catch(() => undefined);
+    // Given up locally while etcd may still hold it: revoke it, in case etcd can hear us (if
+    // it cannot, the lease expires there on its own).
+    if (why === 'deadline') void revoke(this.#endpoints, keeper.leaseId, this.#config).catch(() => undefined);
     if (!this.#closed) this.#reopen();
   }
 
@@ -472,7 +456,8 @@ export class EtcdDriver implements Driver {
           this.#listeners.emit({ session, previous: 'expired', state: 'connected' });
           return;
         } catch {
-          await sleep(250, AbortSignal.any([this.#closer.signal, session.signal])).catch(() => undefined);
+          using stop = linkSignals(this.#closer.signal, session.signal);
+          await sleep(250, stop.signal).catch(() => undefined);
         }
       }
     })();

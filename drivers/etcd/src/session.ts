@@ -108,19 +108,6 @@ export class LeaseKeeper {
     return this.session.id;
   }
 
-  /**
-   * Test hook: keep-alives stop (as if they no longer reached etcd); the local deadline then
-   * ends the session, and etcd expires the lease a safety margin later.
-   */
-  stopRenewing(): void {
-    this.#paused = true;
-    this.#teardown();
-    if (this.#retry !== undefined) clearTimeout(this.#retry);
-    this.#retry = undefined;
-  }
-
-  #paused = false;
-
   /** Stops renewing (the session ended or the driver closes). Idempotent. */
   stop(): void {
     if (this.#stopped) return;
@@ -133,7 +120,7 @@ export class LeaseKeeper {
   }
 
   #open(): void {
-    if (this.#stopped || this.#paused) return;
+    if (this.#stopped) return;
     const client = this.#endpoints.current;
     client.leaseClient.leaseKeepAlive().then(
       (stream) => this.#attach(stream, client),
@@ -188,7 +175,7 @@ export class LeaseKeeper {
   #broken(stream: KeepAliveStream | undefined): void {
     if (stream !== undefined && stream !== this.#stream) return; // an old stream's late event
     this.#teardown();
-    if (this.#stopped || this.#paused) return;
+    if (this.#stopped) return;
     if (stream !== undefined && this.#streamClient !== undefined) this.#endpoints.failed(this.#streamClient);
     this.session.suspend();
     this.#retry = setTimeout(() => {
