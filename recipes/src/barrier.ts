@@ -20,10 +20,13 @@
 import {
   EMPTY,
   callSignal,
+  checkOptionalBoolean,
+  checkOptionsObject,
+  checkPath,
+  checkWaitOptions,
   startWait,
   isCoordError,
   joinPath,
-  validatePath,
   type Driver,
   type WaitOptions,
 } from '@coord/core';
@@ -80,18 +83,19 @@ export class NodeBarrier implements Barrier {
   /**
    * @param driver the driver to use
    * @param path the barrier's directory (the barrier owns its subtree)
-   * @throws CoordError `INVALID_ARGUMENT` for a malformed path.
+   * @throws CoordError `INVALID_ARGUMENT` for a malformed, reserved or too long path.
    */
   constructor(driver: Driver, path: string) {
-    this.path = validatePath(path, 'barrier path');
+    this.path = checkPath(path, 'barrier path', `/${RAISED}`.length);
     this.#driver = driver;
     this.#node = joinPath(path, RAISED);
     this.#what = `barrier ${path}`;
   }
 
-  async raise(options: RaiseOptions = {}): Promise<boolean> {
+  async raise(options?: RaiseOptions): Promise<boolean> {
+    const ephemeral = checkOptionalBoolean(checkOptionsObject(options, this.#what).ephemeral, this.#what, 'ephemeral');
     try {
-      await this.#driver.create(this.#node, EMPTY, { ephemeral: options.ephemeral === true });
+      await this.#driver.create(this.#node, EMPTY, { ephemeral });
       return true;
     } catch (error) {
       // Raised already (by anyone, or by this very call whose first reply was lost).
@@ -108,8 +112,9 @@ export class NodeBarrier implements Barrier {
     return (await this.#driver.get(this.#node)).node !== undefined;
   }
 
-  async wait(options: WaitOptions = {}): Promise<void> {
+  async wait(options?: WaitOptions): Promise<void> {
     const startedAt = startWait(options, this.#what);
+    options = checkWaitOptions(options, this.#what);
     using call = callSignal({ ...options, startedAt }, this.#what);
     // Every read's watch is cancelled when its wait ends, including the one armed on a
     // missing node (it would otherwise wait for a raise).

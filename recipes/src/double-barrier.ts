@@ -36,19 +36,23 @@
 import {
   CoordError,
   EMPTY,
+  MAX_SEQUENCE_SUFFIX_LENGTH,
   callSignal,
+  checkOptionsObject,
+  checkPath,
+  checkPositiveInteger,
+  checkWaitOptions,
+  sequentialBudget,
   startWait,
   isCoordError,
   raceAbort,
   throwIfAborted,
-  validatePath,
   type Driver,
   type NodeRef,
   type Session,
   type WaitOptions,
 } from '@coord/core';
 import { attemptId } from './internal/attempt.js';
-import { positiveCount } from './internal/checks.js';
 import { Member, type BarrierMember } from './internal/double-barrier-member.js';
 import {
   encodeLast,
@@ -105,17 +109,21 @@ export class NodeDoubleBarrier implements DoubleBarrier {
    * @param driver the driver to use
    * @param path the barrier's directory (the barrier owns its subtree)
    * @param options `count`: members per round
-   * @throws CoordError `INVALID_ARGUMENT` for a malformed path or count.
+   * @throws CoordError `INVALID_ARGUMENT` for a malformed, reserved or too long path (its
+   *   member and marker nodes must fit under it) or a count that is not a positive safe integer.
    */
   constructor(driver: Driver, path: string, options: DoubleBarrierOptions) {
-    this.path = validatePath(path, 'double barrier path');
-    this.#what = `double barrier ${path}`;
-    this.count = positiveCount(options?.count, this.#what, 'count');
+    this.#what = `double barrier ${typeof path === 'string' && path.length <= 80 ? path : '(path)'}`;
+    this.count = checkPositiveInteger(checkOptionsObject(options, this.#what).count, this.#what, 'count');
+    const reserve = Math.max(sequentialBudget(memberPrefix(this.count, '').slice(0, -1)), '/ready-'.length + MAX_SEQUENCE_SUFFIX_LENGTH);
+    this.path = checkPath(path, 'double barrier path', reserve);
+    this.#what = `double barrier ${this.path}`;
     this.#driver = driver;
   }
 
-  async enter(options: WaitOptions = {}): Promise<BarrierMember> {
+  async enter(options?: WaitOptions): Promise<BarrierMember> {
     const startedAt = startWait(options, this.#what);
+    options = checkWaitOptions(options, this.#what);
     const session = liveSession(this.#driver);
     const { node, siblings } = await this.#join(session);
     using call = callSignal({ ...options, startedAt }, this.#what, session.signal);

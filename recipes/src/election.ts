@@ -18,6 +18,10 @@
  * survive a session change (the re-read goes through the fresh session).
  */
 import {
+  checkCodec,
+  checkOptionsObject,
+  checkSignalOptions,
+  checkWaitOptions,
   jsonCodec,
   linkSignals,
   raceAbort,
@@ -113,17 +117,19 @@ export class QueueElection<T> implements Election<T> {
    * @param driver the driver to use
    * @param path the election's directory (the election owns its subtree)
    * @param options the codec of candidate values (default JSON)
-   * @throws CoordError `INVALID_ARGUMENT` for a malformed path.
+   * @throws CoordError `INVALID_ARGUMENT` for a malformed, reserved or too long path, or a
+   *   codec without encode/decode.
    */
-  constructor(driver: Driver, path: string, options: ElectionOptions<T> = {}) {
+  constructor(driver: Driver, path: string, options?: ElectionOptions<T>) {
     this.#queue = new QueueLock(driver, path, CANDIDATE);
     this.path = this.#queue.path;
     this.#driver = driver;
-    this.#codec = options.codec ?? (jsonCodec as Codec<T>);
-    this.#what = `election ${path}`;
+    this.#what = `election ${this.path}`;
+    this.#codec = checkCodec(checkOptionsObject(options, this.#what).codec, jsonCodec as Codec<T>, this.#what);
   }
 
-  async campaign(value: T, options: WaitOptions = {}): Promise<Leadership<T>> {
+  async campaign(value: T, options?: WaitOptions): Promise<Leadership<T>> {
+    options = checkWaitOptions(options, this.#what);
     const data = this.#codec.encode(value); // fails before any request
     return new QueueLeadership(await this.#queue.acquire(options, data), value);
   }
@@ -138,8 +144,9 @@ export class QueueElection<T> implements Election<T> {
     }
   }
 
-  observe(options: ObserveOptions = {}): AsyncIterable<Leader<T> | undefined> {
-    return { [Symbol.asyncIterator]: () => this.#observe(options.signal) };
+  observe(options?: ObserveOptions): AsyncIterable<Leader<T> | undefined> {
+    const { signal } = checkSignalOptions(options, this.#what);
+    return { [Symbol.asyncIterator]: () => this.#observe(signal) };
   }
 
   /**

@@ -26,7 +26,19 @@
  * {@link JoinOptions.rejoin}). A watcher whose own session ends re-reads everything on the
  * next session and reports what changed meanwhile.
  */
-import { CoordError, EMPTY, isCoordError, jsonCodec, type Codec, type Driver } from '@coord/core';
+import {
+  CoordError,
+  EMPTY,
+  checkCodec,
+  checkOptionalBoolean,
+  checkOptionalCallback,
+  checkOptionsObject,
+  checkSignalOptions,
+  isCoordError,
+  jsonCodec,
+  type Codec,
+  type Driver,
+} from '@coord/core';
 import { attemptId } from './internal/attempt.js';
 import { GROUPS_ROOT, groupPath, markerId, memberPath, newMarker, readMember } from './internal/group-nodes.js';
 import { GroupMembership, createMember } from './internal/group-membership.js';
@@ -57,7 +69,11 @@ export interface JoinOptions<T> {
    * group is gone (`GROUP_NOT_FOUND`) or another member took its id (`MEMBER_EXISTS`).
    */
   readonly rejoin?: boolean;
-  /** Told the outcome of every rejoin (only with `rejoin`). Exceptions it throws are ignored. */
+  /**
+   * Told the outcome of every rejoin (only with `rejoin`). Must be a function (checked at
+   * `join`); an exception it throws is reported as a process warning
+   * (`CoordListenerWarning`), never as an uncaught exception.
+   */
   readonly onRejoin?: (outcome: RejoinOutcome) => void;
 }
 
@@ -171,14 +187,14 @@ export class GroupRecipe<T = unknown> implements Group<T> {
    * @param driver the driver to use
    * @param name the group's name (one path segment)
    * @param options the capabilities' codec
-   * @throws CoordError `INVALID_ARGUMENT` for a bad name.
+   * @throws CoordError `INVALID_ARGUMENT` for a bad name or a codec without encode/decode.
    */
-  constructor(driver: Driver, name: string, options: GroupOptions<T> = {}) {
+  constructor(driver: Driver, name: string, options?: GroupOptions<T>) {
     this.#path = groupPath(name);
     this.name = name;
     this.#driver = driver;
-    this.#codec = options.codec ?? (jsonCodec as Codec<T>);
     this.#what = `group ${name}`;
+    this.#codec = checkCodec(checkOptionsObject(options, this.#what).codec, jsonCodec as Codec<T>, this.#what);
   }
 
   async create(): Promise<void> {
@@ -204,8 +220,9 @@ export class GroupRecipe<T = unknown> implements Group<T> {
     if (!deleted) throw this.#notFound();
   }
 
-  async join(memberId: string, options: JoinOptions<T> = {}): Promise<Membership<T>> {
+  async join(memberId: string, options?: JoinOptions<T>): Promise<Membership<T>> {
     const path = memberPath(this.#path, memberId);
+    options = checkJoinOptions(options, `${this.#what} join`);
     const capabilities = options.capabilities as T;
     const payload = options.capabilities === undefined ? EMPTY : this.#codec.encode(capabilities);
     const session = liveSession(this.#driver);
@@ -227,13 +244,23 @@ export class GroupRecipe<T = unknown> implements Group<T> {
     return members;
   }
 
-  watch(options: GroupWatchOptions = {}): AsyncIterable<GroupEvent<T>> {
-    return watchGroup({ driver: this.#driver, path: this.#path, codec: this.#codec, what: this.#what }, options.signal);
+  watch(options?: GroupWatchOptions): AsyncIterable<GroupEvent<T>> {
+    const { signal } = checkSignalOptions(options, this.#what);
+    return watchGroup({ driver: this.#driver, path: this.#path, codec: this.#codec, what: this.#what }, signal);
   }
 
   #notFound(): CoordError {
     return new CoordError('GROUP_NOT_FOUND', `${this.#what}: no such group`);
   }
+}
+
+/** {@link JoinOptions} checked before any request. @throws CoordError `INVALID_ARGUMENT`. */
+function checkJoinOptions<T>(options: JoinOptions<T> | undefined, what: string): JoinOptions<T> {
+  const object = checkOptionsObject(options, what);
+  const rejoin = checkOptionalBoolean(object.rejoin, what, 'rejoin');
+  const onRejoin = checkOptionalCallback(object.onRejoin, what, 'onRejoin');
+  const base = object.capabilities === undefined ? {} : { capabilities: object.capabilities };
+  return onRejoin === undefined ? { ...base, rejoin } : { ...base, rejoin, onRejoin };
 }
 
 /**

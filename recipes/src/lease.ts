@@ -10,7 +10,7 @@
  * are set up on the first read of `signal`, so a caller that never looks at it pays no
  * request and no allocation.
  */
-import { CoordError, isCoordError, sleep, type Driver, type NodeRef, type Session } from '@coord/core';
+import { CoordError, isCoordError, onAbort, sleep, type Driver, type NodeRef, type Session } from '@coord/core';
 
 /** Something held: a lock, a permit, a leadership, a membership... */
 export interface Lease extends AsyncDisposable {
@@ -42,6 +42,8 @@ export class NodeLease implements Lease {
   readonly #what: string;
   #controller: AbortController | undefined;
   #watchStop: AbortController | undefined;
+  /** Detaches from the session's signal (one shared listener for every lease: `onAbort`). */
+  #detachSession: (() => void) | undefined;
   /** Set once the hold is over; makes the abort reason (errors are built only when needed). */
   #lost: (() => unknown) | undefined;
   #releasing: Promise<void> | undefined;
@@ -94,7 +96,7 @@ export class NodeLease implements Lease {
       controller.abort(this.#lost());
       return;
     }
-    this.#session.signal.addEventListener('abort', this.#onSessionEnd, { once: true });
+    this.#detachSession = onAbort(this.#session.signal, this.#onSessionEnd);
     this.#watchStop = new AbortController();
     void this.#watchOwnNode(this.#watchStop.signal);
   }
@@ -124,7 +126,7 @@ export class NodeLease implements Lease {
     if (this.#lost !== undefined) return;
     this.#lost = reason;
     if (this.#controller === undefined) return;
-    this.#session.signal.removeEventListener('abort', this.#onSessionEnd);
+    this.#detachSession?.();
     this.#watchStop?.abort(STOP);
     this.#controller.abort(reason());
   }

@@ -16,8 +16,11 @@
 import {
   EMPTY,
   callSignal,
+  checkCallback,
+  checkPath,
+  checkWaitOptions,
+  sequentialBudget,
   startWait,
-  validatePath,
   type Driver,
   type NodeRef,
   type Session,
@@ -63,6 +66,12 @@ export interface QueueLockKind {
   readonly blocks: BlockerTest;
   /** For messages: `lock`, `read lock`... */
   readonly label: string;
+  /**
+   * The room (in characters) the recipe's nodes need past the path, when more than this
+   * kind's own node (`sequentialBudget(prefix + '-')`): a read-write lock reserves for its
+   * longest kind on both sides.
+   */
+  readonly reserve?: number;
 }
 
 const MUTEX: QueueLockKind = { prefix: 'lock', blocks: everyEarlierNode, label: 'lock' };
@@ -78,9 +87,12 @@ export class QueueLock implements Lock {
    * @param driver the driver to use
    * @param path the lock's directory (the lock owns its subtree)
    * @param kind node naming and blocking rule (default: a plain mutex)
+   * @throws CoordError `INVALID_ARGUMENT` for a malformed or reserved path, or one too long
+   *   for the lock's own node names (see `checkPath`).
    */
   constructor(driver: Driver, path: string, kind: QueueLockKind = MUTEX) {
-    this.path = validatePath(path, `${kind.label} path`);
+    const reserve = Math.max(kind.reserve ?? 0, sequentialBudget(`${kind.prefix}-`));
+    this.path = checkPath(path, `${kind.label} path`, reserve);
     this.#driver = driver;
     this.#kind = kind;
     this.#what = `${kind.label} ${path}`;
@@ -90,8 +102,9 @@ export class QueueLock implements Lock {
    * {@link Lock.acquire}, with an optional payload stored in the queue node (an election
    * candidate's value), readable by anyone who lists the queue.
    */
-  async acquire(options: WaitOptions = {}, data: Uint8Array = EMPTY): Promise<Lease> {
+  async acquire(options?: WaitOptions, data: Uint8Array = EMPTY): Promise<Lease> {
     const startedAt = startWait(options, this.#what);
+    options = checkWaitOptions(options, this.#what);
     const session = liveSession(this.#driver);
     const { node, siblings } = await this.#enqueue(session, data);
     // Free at once: grant even if the timeout elapsed during the create (the lock is ours).
@@ -121,7 +134,8 @@ export class QueueLock implements Lock {
     return undefined;
   }
 
-  withLock<T>(fn: (held: Lease) => T | Promise<T>, options: WaitOptions = {}): Promise<T> {
+  async withLock<T>(fn: (held: Lease) => T | Promise<T>, options?: WaitOptions): Promise<T> {
+    checkCallback(fn, this.#what, 'fn');
     return withLease(this.acquire(options), fn);
   }
 

@@ -48,13 +48,18 @@
  */
 import {
   callSignal,
+  checkCodec,
+  checkOptionsObject,
+  checkPath,
+  checkSignalOptions,
+  checkWaitOptions,
+  sequentialBudget,
   startWait,
   isCoordError,
   jsonCodec,
   joinPath,
   raceAbort,
   throwIfAborted,
-  validatePath,
   type Codec,
   type Driver,
   type Session,
@@ -136,6 +141,16 @@ export interface Queue<T> {
 const TAKER = { prefix: 'take', blocks: everyEarlierNode, label: 'queue taker' } as const;
 
 /**
+ * The room a queue's nodes need past its path: the longest of an item
+ * (`/items/msg-<10 digits>-<attempt>-<seq>`), its claim (`/claims/<item name>`) and a taker
+ * (`/takers/take-<attempt>-<seq>`).
+ */
+const QUEUE_RESERVE = Math.max(
+  '/claims'.length + sequentialBudget(itemPrefix(0, '').slice(0, -1)),
+  '/takers'.length + sequentialBudget(`${TAKER.prefix}-`),
+);
+
+/**
  * A {@link Queue} over items, claims and a line of takers (see the module comment). Users get
  * one from `coord.queue(path)`; custom recipes may build one on any driver.
  * @example `const jobs = new DistributedQueue<Job>(driver, '/jobs')`
@@ -154,26 +169,29 @@ export class DistributedQueue<T> implements Queue<T> {
    * @param driver the driver to use
    * @param path the queue's directory (the queue owns its subtree)
    * @param options the codec (default JSON; with JSON, `T` is not checked at run time)
+   * @throws CoordError `INVALID_ARGUMENT` for a malformed, reserved or too long path (every
+   *   item, claim and taker node must fit under it), or a codec without encode/decode.
    */
-  constructor(driver: Driver, path: string, options: QueueOptions<T> = {}) {
-    this.path = validatePath(path, 'queue path');
+  constructor(driver: Driver, path: string, options?: QueueOptions<T>) {
+    this.path = checkPath(path, 'queue path', QUEUE_RESERVE);
     this.#driver = driver;
-    this.#codec = options.codec ?? (jsonCodec as Codec<T>);
+    this.#codec = checkCodec(checkOptionsObject(options, `queue ${this.path}`).codec, jsonCodec as Codec<T>, `queue ${this.path}`);
     this.#items = joinPath(path, 'items');
     this.#claims = joinPath(path, 'claims');
     this.#takers = new QueueLock(driver, joinPath(path, 'takers'), TAKER);
     this.#what = `queue ${path}`;
   }
 
-  async put(value: T, options: PutOptions = {}): Promise<string> {
-    const priority = checkPriority(options.priority ?? 0, this.#what);
+  async put(value: T, options?: PutOptions): Promise<string> {
+    const priority = checkPriority(checkOptionsObject(options, this.#what).priority ?? 0, this.#what);
     const data = this.#codec.encode(value);
     const { node } = await this.#driver.createSequential(this.#items, itemPrefix(priority, attemptId()), data);
     return node.name;
   }
 
-  async take(options: WaitOptions = {}): Promise<Message<T>> {
+  async take(options?: WaitOptions): Promise<Message<T>> {
     const startedAt = startWait(options, this.#what);
+    options = checkWaitOptions(options, this.#what);
     const session = liveSession(this.#driver);
     const fast = await this.#takeAtOnce(session);
     if (fast !== undefined) return fast;
@@ -192,7 +210,11 @@ export class DistributedQueue<T> implements Queue<T> {
     }
   }
 
-  async *consume(options: ConsumeOptions = {}): AsyncGenerator<Message<T>, void, undefined> {
+  consume(options?: ConsumeOptions): AsyncGenerator<Message<T>, void, undefined> {
+    return this.#consume(checkSignalOptions(options, this.#what)); // refuses at the call, not at the first next()
+  }
+
+  async *#consume(options: ConsumeOptions): AsyncGenerator<Message<T>, void, undefined> {
     const yielded = new Set<QueueMessage<T>>();
     const takeOptions = options.signal === undefined ? {} : { signal: options.signal };
     try {

@@ -22,7 +22,7 @@
  * session and the waiters behind it proceed; the holder's `signal` aborts before the server
  * could expire the session; an abandoned or failed wait deletes its own node first.
  */
-import type { Driver, NodeRef } from '@coord/core';
+import { sequentialBudget, type Driver, type NodeRef } from '@coord/core';
 import { everyEarlierNode, type BlockerTest } from './internal/wait-turn.js';
 import { QueueLock, type Lock, type QueueLockKind } from './lock.js';
 
@@ -59,8 +59,10 @@ function isReaderNode(node: NodeRef): boolean {
 /** A reader is blocked by earlier exclusive nodes only; other readers share with it. */
 const blockedByWriters: BlockerTest = (_own, other) => other.seq > 0n && !isReaderNode(other);
 
-const READ_KIND: QueueLockKind = { prefix: READ_PREFIX, blocks: blockedByWriters, label: 'read lock' };
-const WRITE_KIND: QueueLockKind = { prefix: WRITE_PREFIX, blocks: everyEarlierNode, label: 'write lock' };
+// Both sides share the path: each reserves room for the longer node name of the two.
+const RESERVE = Math.max(sequentialBudget(`${READ_PREFIX}-`), sequentialBudget(`${WRITE_PREFIX}-`));
+const READ_KIND: QueueLockKind = { prefix: READ_PREFIX, blocks: blockedByWriters, label: 'read lock', reserve: RESERVE };
+const WRITE_KIND: QueueLockKind = { prefix: WRITE_PREFIX, blocks: everyEarlierNode, label: 'write lock', reserve: RESERVE };
 
 /** A {@link ReadWriteLock} over one queue of ephemeral sequential nodes. */
 export class QueueReadWriteLock implements ReadWriteLock {

@@ -34,18 +34,22 @@ import {
   EMPTY,
   abortReason,
   callSignal,
+  checkCallback,
+  checkOptionsObject,
+  checkPath,
+  checkPositiveInteger,
+  checkWaitOptions,
+  sequentialBudget,
   startWait,
   joinPath,
   raceAbort,
   throwIfAborted,
-  validatePath,
   type Driver,
   type NodeRef,
   type Session,
   type WaitOptions,
 } from '@coord/core';
 import { attemptId } from './internal/attempt.js';
-import { positiveCount } from './internal/checks.js';
 import { abandonOwnNode, createOwnSequential, liveSession, throwIfEnded, toError } from './internal/own-node.js';
 import { everyEarlierNode, watchStep } from './internal/wait-turn.js';
 import { NodeLease, withLease, type Lease } from './lease.js';
@@ -104,12 +108,16 @@ export class LeaseSemaphore implements Semaphore {
    * const sem = new LeaseSemaphore(driver, '/render', { permits: 3 });
    * await sem.withLock(async () => render());
    * ```
-   * @throws CoordError `INVALID_ARGUMENT` for a malformed path or permit count.
+   * @throws CoordError `INVALID_ARGUMENT` for a malformed, reserved or too long path (its
+   *   lease and queue nodes must fit under it) or a permit count that is not a positive
+   *   safe integer.
    */
   constructor(driver: Driver, path: string, options: SemaphoreOptions) {
-    this.path = validatePath(path, 'semaphore path');
-    this.#what = `semaphore ${path}`;
-    this.permits = positiveCount(options?.permits, this.#what, 'permits');
+    this.#what = `semaphore ${typeof path === 'string' && path.length <= 80 ? path : '(path)'}`;
+    this.permits = checkPositiveInteger(checkOptionsObject(options, this.#what).permits, this.#what, 'permits');
+    const reserve = Math.max('/leases'.length + sequentialBudget(`lease-p${this.permits}-`), '/locks'.length + sequentialBudget('lock-'));
+    this.path = checkPath(path, 'semaphore path', reserve);
+    this.#what = `semaphore ${this.path}`;
     this.#driver = driver;
     this.#leases = joinPath(this.path, 'leases');
     this.#queue = new QueueLock(driver, joinPath(this.path, 'locks'), {
@@ -119,8 +127,9 @@ export class LeaseSemaphore implements Semaphore {
     });
   }
 
-  async acquire(options: WaitOptions = {}): Promise<Lease> {
+  async acquire(options?: WaitOptions): Promise<Lease> {
     const startedAt = startWait(options, this.#what);
+    options = checkWaitOptions(options, this.#what);
     const session = liveSession(this.#driver);
     // Fast path; grant even if the timeout elapsed during the create (the permit is ours).
     const held = await this.#tryLease(session);
@@ -138,7 +147,8 @@ export class LeaseSemaphore implements Semaphore {
     return this.#tryLease(liveSession(this.#driver));
   }
 
-  withLock<T>(fn: (held: Lease) => T | Promise<T>, options: WaitOptions = {}): Promise<T> {
+  async withLock<T>(fn: (held: Lease) => T | Promise<T>, options?: WaitOptions): Promise<T> {
+    checkCallback(fn, this.#what, 'fn');
     return withLease(this.acquire(options), fn);
   }
 

@@ -3,7 +3,7 @@
  * returns are descriptions (no I/O until used); everything they hold is bound to the
  * coordinator's session and released when it closes.
  */
-import { CoordError, type Driver, type Session, type SessionStateChange } from '@coord/core';
+import { CoordError, callListener, checkCallback, type Driver, type Session, type SessionStateChange } from '@coord/core';
 import {
   DistributedQueue,
   GroupRecipe,
@@ -219,18 +219,27 @@ export class Coordinator implements AsyncDisposable {
   }
 
   /**
-   * Subscribes to an event.
+   * Subscribes to an event. A listener that throws does not stop the others: its exception
+   * is reported as a process warning (`CoordListenerWarning`), never as an uncaught exception.
    * @example `coord.on('state', ({ state }) => console.log('session', state))`
+   * @throws CoordError `INVALID_ARGUMENT` for an unknown event or a listener that is not a function.
    */
   on<E extends keyof CoordinatorEvents>(event: E, listener: CoordinatorEvents[E]): this {
+    checkEvent(event, 'coord.on');
+    checkCallback(listener, 'coord.on', 'listener');
     let set = this.#listeners.get(event);
     if (set === undefined) this.#listeners.set(event, (set = new Set()));
     set.add(listener);
     return this;
   }
 
-  /** Unsubscribes a listener added with {@link Coordinator.on}. */
+  /**
+   * Unsubscribes a listener added with {@link Coordinator.on}.
+   * @throws CoordError `INVALID_ARGUMENT` for an unknown event or a listener that is not a function.
+   */
   off<E extends keyof CoordinatorEvents>(event: E, listener: CoordinatorEvents[E]): this {
+    checkEvent(event, 'coord.off');
+    checkCallback(listener, 'coord.off', 'listener');
     this.#listeners.get(event)?.delete(listener);
     return this;
   }
@@ -260,14 +269,17 @@ export class Coordinator implements AsyncDisposable {
   }
 
   #emit<E extends keyof CoordinatorEvents>(event: E, ...args: Parameters<CoordinatorEvents[E]>): void {
-    for (const listener of this.#listeners.get(event) ?? []) {
-      try {
-        (listener as (...a: Parameters<CoordinatorEvents[E]>) => void)(...args);
-      } catch (error) {
-        queueMicrotask(() => {
-          throw error;
-        });
-      }
+    for (const listener of [...(this.#listeners.get(event) ?? [])]) {
+      callListener(listener as (...a: Parameters<CoordinatorEvents[E]>) => void, args, `coord.on('${event}') listener`);
     }
+  }
+}
+
+const EVENTS: ReadonlySet<string> = new Set<keyof CoordinatorEvents>(['state']);
+
+/** @throws CoordError `INVALID_ARGUMENT` unless `event` is one a {@link Coordinator} emits. */
+function checkEvent(event: unknown, what: string): void {
+  if (typeof event !== 'string' || !EVENTS.has(event)) {
+    throw new CoordError('INVALID_ARGUMENT', `${what}: event must be one of ${[...EVENTS].join(', ')}, got ${String(event)}`);
   }
 }

@@ -1,13 +1,16 @@
 /**
  * `@coord/core`: the types and helpers every Coord package shares — the driver interface,
- * `CoordError`, URL parsing, the driver registry, paths, codecs and signal helpers.
- * It has no runtime dependencies.
+ * `CoordError`, URL parsing, the driver registry, paths, argument validation, codecs and
+ * signal helpers. It has no runtime dependencies.
  */
 export * from './errors.js';
 export * from './driver.js';
 export * from './config.js';
 export * from './secret.js';
 export * from './paths.js';
+export * from './validate.js';
+export * from './timers.js';
+export * from './abort-listeners.js';
 export * from './listeners.js';
 export * from './signals.js';
 export * from './codec.js';

@@ -1,15 +1,27 @@
 /**
  * Abort-signal plumbing shared by recipes and drivers. Node's `AbortSignal.any` keeps a
  * listener on each source until the source itself is collected, which leaks on long-lived
- * sources such as a session's signal; these helpers always remove what they add.
+ * sources such as a session's signal; these helpers always remove what they add, and share
+ * one listener per source signal among all their waiters (`onAbort`), so a session with
+ * any number of timed waits or held leases never trips `MaxListenersExceededWarning`.
+ *
+ * Timeouts: any `timeout >= 0` is honoured in full, however long — timers are chained past
+ * the 2^31 - 1 ms one Node timer holds (`setLongTimeout`) — and `Infinity` means no timeout.
  */
+import { onAbort } from './abort-listeners.js';
 import { CoordError, isCoordError } from './errors.js';
+import { setLongTimeout, type LongTimeout } from './timers.js';
+import { checkTimeout, checkWaitOptions } from './validate.js';
 
 /** The `{ timeout, signal }` every blocking call takes. */
 export interface WaitOptions {
-  /** Give up after this many milliseconds, with `TIMEOUT`. */
+  /**
+   * Give up after this many milliseconds, with `TIMEOUT`: a number >= 0, honoured in full
+   * however long (timers are chained past Node's 2^31 - 1 ms limit); `Infinity` or
+   * `undefined` means no timeout. Anything else is `INVALID_ARGUMENT`, before any request.
+   */
   readonly timeout?: number;
-  /** Give up when this aborts, with `ABORTED`. */
+  /** Give up when this aborts, with `ABORTED`. Must be an `AbortSignal` (not its controller). */
   readonly signal?: AbortSignal;
 }
 
@@ -34,40 +46,28 @@ export function linkSignals(...sources: readonly (AbortSignal | undefined)[]): L
       controller.abort(source.reason);
       break;
     }
-    const onAbort = (): void => {
-      dispose();
-      controller.abort(source.reason);
-    };
-    source.addEventListener('abort', onAbort, { once: true });
-    detachers.push(() => source.removeEventListener('abort', onAbort));
+    detachers.push(
+      onAbort(source, () => {
+        dispose();
+        controller.abort(source.reason);
+      }),
+    );
   }
   if (controller.signal.aborted) dispose();
   return { signal: controller.signal, dispose, [Symbol.dispose]: dispose };
 }
 
 /**
- * Checks a user-supplied timeout.
- * @throws CoordError `INVALID_ARGUMENT` unless it is undefined or a finite number >= 0.
- */
-export function checkTimeout(timeout: unknown, what: string): number | undefined {
-  if (timeout === undefined) return undefined;
-  if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout < 0) {
-    throw new CoordError('INVALID_ARGUMENT', `${what}: timeout must be a finite number >= 0, got ${String(timeout)}`);
-  }
-  return timeout;
-}
-
-/**
- * The opening of every blocking call: checks `options` before any request (a bad timeout is
- * `INVALID_ARGUMENT`, an already aborted signal `ABORTED`) and returns the call's start time,
+ * The opening of every blocking call: checks `options` before any request (options that are
+ * not an object, a bad timeout or a signal that is not an `AbortSignal` are `INVALID_ARGUMENT`, an already aborted signal `ABORTED`) and returns the call's start time,
  * from which {@link callSignal} counts the timeout once there is something to wait for.
  * @example `const startedAt = startWait(options, 'lock /a'); … callSignal({ ...options, startedAt }, 'lock /a')`
  * @throws CoordError `INVALID_ARGUMENT`, or the signal's reason.
  */
-export function startWait(options: WaitOptions, what: string): number {
+export function startWait(options: WaitOptions | undefined, what: string): number {
   const startedAt = performance.now();
-  checkTimeout(options.timeout, what);
-  throwIfAborted(options.signal, what);
+  const checked = checkWaitOptions(options, what);
+  throwIfAborted(checked.signal, what);
   return startedAt;
 }
 
@@ -80,8 +80,9 @@ export interface CallOptions extends WaitOptions {
 /**
  * The signal for one blocking call: aborts with `TIMEOUT` once `options.timeout` has passed
  * since `options.startedAt`, with `ABORTED` when `options.signal` aborts, and with the
- * reason of any `extra` signal (e.g. the session's). Dispose it when the call ends, or its
- * timer keeps the process alive.
+ * reason of any `extra` signal (e.g. the session's). A timeout longer than one Node timer
+ * can hold is chained, so it really waits; `Infinity` arms no timer. Dispose it when the
+ * call ends, or its timer keeps the process alive.
  */
 export function callSignal(options: CallOptions, what: string, ...extra: (AbortSignal | undefined)[]): LinkedSignal {
   const timeout = checkTimeout(options.timeout, what);
@@ -89,20 +90,21 @@ export function callSignal(options: CallOptions, what: string, ...extra: (AbortS
   const user = options.signal;
   const controller = new AbortController();
   const linked = linkSignals(controller.signal, ...extra);
-  let timer: NodeJS.Timeout | undefined;
+  let timer: LongTimeout | undefined;
+  let detachUser: (() => void) | undefined;
   const onUserAbort = (): void => controller.abort(abortedError(what, user?.reason));
   const dispose = (): void => {
-    if (timer !== undefined) clearTimeout(timer);
-    user?.removeEventListener('abort', onUserAbort);
+    timer?.cancel();
+    detachUser?.();
     linked.dispose();
   };
   if (user?.aborted) {
     onUserAbort();
   } else {
-    user?.addEventListener('abort', onUserAbort, { once: true });
-    if (timeout !== undefined) {
+    if (user !== undefined) detachUser = onAbort(user, onUserAbort);
+    if (timeout !== undefined && timeout !== Number.POSITIVE_INFINITY) {
       const expire = (): void => controller.abort(new CoordError('TIMEOUT', `${what}: timed out after ${timeout} ms`));
-      timer = setTimeout(expire, Math.max(0, timeout - elapsed));
+      timer = setLongTimeout(expire, timeout - elapsed);
     }
   }
   return { signal: linked.signal, dispose, [Symbol.dispose]: dispose };
@@ -132,15 +134,14 @@ export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefine
   if (signal === undefined) return promise;
   if (signal.aborted) return Promise.reject(abortReason(signal, what));
   return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(abortReason(signal, what));
-    signal.addEventListener('abort', onAbort, { once: true });
+    const detach = onAbort(signal, () => reject(abortReason(signal, what)));
     promise.then(
       (value) => {
-        signal.removeEventListener('abort', onAbort);
+        detach();
         resolve(value);
       },
       (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
+        detach();
         reject(error);
       },
     );
@@ -165,19 +166,21 @@ export function raceDeadline<T>(
     return Promise.reject(abortReason(signal, what));
   }
   return new Promise<T>((resolve, reject) => {
+    let detach: (() => void) | undefined;
     const done = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
+      timer.cancel();
+      detach?.();
     };
-    const onAbort = (): void => {
-      done();
-      reject(abortReason(signal as AbortSignal, what));
-    };
-    const timer = setTimeout(() => {
+    const timer = setLongTimeout(() => {
       done();
       reject(timedOut());
-    }, Math.max(0, ms));
-    signal?.addEventListener('abort', onAbort, { once: true });
+    }, ms);
+    if (signal !== undefined) {
+      detach = onAbort(signal, () => {
+        done();
+        reject(abortReason(signal, what));
+      });
+    }
     promise.then(
       (value) => {
         done();
@@ -191,18 +194,23 @@ export function raceDeadline<T>(
   });
 }
 
-/** Resolves after `ms`, or rejects with the signal's reason; clears its timer either way. */
+/**
+ * Resolves after `ms` (any length: timers are chained past 2^31 - 1 ms; `Infinity` waits
+ * for the signal only), or rejects with the signal's reason; clears its timer either way.
+ */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   if (signal?.aborted) return Promise.reject(abortReason(signal, 'sleep'));
   return new Promise<void>((resolve, reject) => {
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(abortReason(signal as AbortSignal, 'sleep'));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
+    let detach: (() => void) | undefined;
+    const timer = setLongTimeout(() => {
+      detach?.();
       resolve();
     }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal !== undefined) {
+      detach = onAbort(signal, () => {
+        timer.cancel();
+        reject(abortReason(signal, 'sleep'));
+      });
+    }
   });
 }

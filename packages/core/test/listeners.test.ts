@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { thrown } from './helpers.js';
 import { ListenerSet } from '../src/listeners.js';
 
 describe('ListenerSet', () => {
@@ -13,29 +14,29 @@ describe('ListenerSet', () => {
     expect(seen).toEqual(['a1', 'b1', 'b2']);
   });
 
-  it('a throwing listener neither stops the others nor the emitter; its error surfaces on a microtask', async () => {
-    const set = new ListenerSet<[]>();
-    const boom = new Error('listener bug');
+  it('a throwing listener neither stops the others nor the emitter; its error is a warning, not an exception', () => {
+    const set = new ListenerSet<[]>('test listener');
     const seen: string[] = [];
     set.add(() => {
-      throw boom;
+      throw new Error('listener bug');
     });
     set.add(() => seen.push('second'));
-    const surfaced: unknown[] = [];
-    const original = globalThis.queueMicrotask;
-    globalThis.queueMicrotask = (task: () => void): void => {
-      try {
-        task();
-      } catch (error) {
-        surfaced.push(error);
-      }
-    };
+    const warnings: { message: string; type: unknown }[] = [];
+    const original = process.emitWarning;
+    process.emitWarning = ((message: string, options?: { type?: string }) => {
+      warnings.push({ message, type: options?.type });
+    }) as typeof process.emitWarning;
     try {
       expect(() => set.emit()).not.toThrow();
     } finally {
-      globalThis.queueMicrotask = original;
+      process.emitWarning = original;
     }
     expect(seen).toEqual(['second']);
-    expect(surfaced).toEqual([boom]);
+    expect(warnings).toEqual([{ message: 'test listener threw: Error: listener bug', type: 'CoordListenerWarning' }]);
+  });
+
+  it('refuses a listener that is not a function with INVALID_ARGUMENT', () => {
+    const set = new ListenerSet<[]>('test listener');
+    expect(thrown(() => set.add(42 as unknown as () => void)).code).toBe('INVALID_ARGUMENT');
   });
 });

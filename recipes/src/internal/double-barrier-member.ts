@@ -8,7 +8,7 @@
  * count that member into a new round); so does anyone who finds the marker orphaned. `leave` is not bound to the session (it waits only
  * for others); an abandoned leave has still left.
  */
-import { callSignal, startWait, type Driver, type NodeRef, type WaitOptions } from '@coord/core';
+import { callSignal, checkWaitOptions, startWait, type Driver, type NodeRef, type WaitOptions } from '@coord/core';
 import type { NodeLease } from '../lease.js';
 import { inRound, markerPath, membersOf, type Round } from './double-barrier-rounds.js';
 import { toError } from './own-node.js';
@@ -68,9 +68,15 @@ export class Member implements BarrierMember {
     return this.#left;
   }
 
-  leave(options: WaitOptions = {}): Promise<void> {
+  leave(options?: WaitOptions): Promise<void> {
+    let checked: WaitOptions;
+    try {
+      checked = checkWaitOptions(options, `double barrier ${this.#path}`);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     if (this.#left) return Promise.resolve();
-    this.#leaving ??= this.#leave(options).finally(() => {
+    this.#leaving ??= this.#leave(checked).finally(() => {
       this.#leaving = undefined;
     });
     return this.#leaving;

@@ -10,6 +10,7 @@ import {
   CoordError,
   EMPTY,
   isCoordError,
+  reportListenerError,
   rawCodec,
   sleep,
   type Codec,
@@ -260,10 +261,8 @@ export class GroupMembership<T> implements Membership<T> {
     try {
       this.#onRejoin?.(outcome);
     } catch (error) {
-      // A callback's bug must not break the membership; surface it like a listener's.
-      queueMicrotask(() => {
-        throw error;
-      });
+      // A callback's bug must not break the membership: a warning, never an uncaught exception.
+      reportListenerError(error, `${this.#context.what} onRejoin`);
     }
   }
 

@@ -7,7 +7,7 @@
  * watch has its own AbortController: re-reading a node cancels its previous watch, a member
  * found gone drops its watch, and stopping cancels them all.
  */
-import { CoordError, isCoordError, joinPath, sleep, throwIfAborted, type Codec, type Driver, type WatchEvent } from '@coord/core';
+import { CoordError, isCoordError, joinPath, onAbort, sleep, throwIfAborted, type Codec, type Driver, type WatchEvent } from '@coord/core';
 import type { GroupEvent } from '../group.js';
 import { decodeMember, markerId, type MemberRecord } from './group-nodes.js';
 
@@ -37,7 +37,7 @@ export async function* watchGroup<T>(context: WatchContext<T>, signal: AbortSign
   if (signal?.aborted) return;
   const watcher = new GroupWatcher(context);
   const stop = (): void => watcher.stop();
-  signal?.addEventListener('abort', stop, { once: true });
+  const detach = signal === undefined ? undefined : onAbort(signal, stop);
   try {
     await watcher.start();
     for (;;) {
@@ -51,7 +51,7 @@ export async function* watchGroup<T>(context: WatchContext<T>, signal: AbortSign
   } catch (error) {
     if (!watcher.stopped) throw error; // a stop (the user's signal) ends the loop quietly
   } finally {
-    signal?.removeEventListener('abort', stop);
+    detach?.();
     watcher.stop();
   }
 }

@@ -10,6 +10,7 @@
 import { afterAll, beforeAll, describe } from '@jest/globals';
 import { driverCases } from './cases/driver.js';
 import { groupCases } from './cases/group.js';
+import { hostileCases } from './cases/hostile.js';
 import { lockCases } from './cases/lock.js';
 import { networkCases } from './cases/network.js';
 import { processPauseCases } from './cases/process-pause.js';
@@ -45,6 +46,7 @@ export function conformance(fixture: DriverFixture): void {
     groupCases(fixture, context);
     queueCases(fixture, context);
     networkCases(fixture, context);
+    hostileCases(fixture, context);
     processPauseCases(fixture, context);
   });
 }
