@@ -5,7 +5,7 @@
  * every call a deadline — `etcd3` waits forever on a silent server otherwise — and retries
  * only what the driver contract allows.
  */
-import { CoordError, abortReason, linkSignals, raceDeadline, sleep, type ConnectionConfig, type LinkedSignal } from '@coord/core';
+import { CoordError, abortReason, linkSignals, raceDeadline, sleep, type ConnectionConfig, type LinkedSignal, type RepeatPolicy } from '@coord/core';
 import { noop } from 'cockatiel';
 import { Etcd3, type IOptions, type KVClient } from 'etcd3';
 import { classify } from './errors.js';
@@ -110,12 +110,6 @@ function buildClient(config: ConnectionConfig, index: number): Etcd3 {
   return new Etcd3(options);
 }
 
-/** What a request may do when its outcome is unknown. */
-export type Repeat =
-  /** Reads, and writes that are safe to repeat (conditional on a token, or recovered by name). */
-  | 'always'
-  /** Writes that must not be repeated once they may have reached etcd. */
-  | 'never-once-sent';
 
 /** Runs requests with a deadline and the contract's retry rules. */
 export class Requests {
@@ -151,7 +145,7 @@ export class Requests {
   async run<T>(
     what: string,
     attempt: (client: Etcd3, options: CallOptions, n: number) => Promise<T>,
-    repeat: Repeat,
+    repeat: RepeatPolicy,
     signal?: AbortSignal,
     timeout = this.#timeout,
   ): Promise<T> {

@@ -17,6 +17,7 @@ import {
   baseName,
   joinPath,
   linkSignals,
+  repeatPolicyOf,
   parentPath,
   sleep,
   validateName,
@@ -30,6 +31,7 @@ import {
   type ManagedSession as CoreSession,
   type NodeRef,
   type ReadOptions,
+  type RepeatPolicy,
   type SequentialCreated,
   type Session,
   type SessionStateChange,
@@ -38,7 +40,7 @@ import {
   ListenerSet,
 } from '@coord/core';
 import type { IEvent, IKeyValue, IRequestOp, ITxnResponse } from 'etcd3';
-import { Endpoints, Requests, type CallOptions, type Repeat } from './client.js';
+import { Endpoints, Requests, type CallOptions } from './client.js';
 import { KeyCodec, type KeyRange } from './keys.js';
 import { LeaseKeeper } from './session.js';
 import { badVersion, checkData, checkToken } from './checks.js';
@@ -272,7 +274,7 @@ export class EtcdDriver implements Driver {
     if (path === '/') throw new CoordError('NO_NODE', `${this.#label}: ${path} does not exist`);
     const own = this.#keys.nodeRange(path);
     const value = Buffer.from(data);
-    const repeat: Repeat = options.token === undefined ? 'never-once-sent' : 'always';
+    const repeat = repeatPolicyOf(options);
     // The put must name the exact key. Plain nodes are the ones that get set (sequential ones
     // are queue entries), so try the plain key; the failure branch says if the node is a
     // sequential one, which takes a second Txn. (One Txn with a nested Txn per variant would
@@ -306,7 +308,7 @@ export class EtcdDriver implements Driver {
     const own = this.#keys.nodeRange(path);
     const children = this.#keys.childrenRange(path);
     const deeper = this.#keys.deeperRange(path);
-    const repeat: Repeat = options.token === undefined ? 'never-once-sent' : 'always';
+    const repeat = repeatPolicyOf(options);
     this.#deleting.set(path, (this.#deleting.get(path) ?? 0) + 1);
     let response: ITxnResponse;
     try {
@@ -483,7 +485,7 @@ export class EtcdDriver implements Driver {
    */
   async #txn(
     what: string,
-    repeat: Repeat,
+    repeat: RepeatPolicy,
     keeper: LeaseKeeper | undefined,
     build: (o: CallOptions, n: number) => { compare: Compare[]; success: IRequestOp[]; failure: IRequestOp[] },
   ): Promise<ITxnResponse> {

@@ -11,7 +11,7 @@
  * compacted that revision away, the watch cannot be resumed; it fires `changed` and the
  * caller's re-read (docs/design.md R2) finds out what happened.
  */
-import type { WatchEvent } from '@coord/core';
+import { oneShotWatch, type OneShotWatch, type WatchEvent } from '@coord/core';
 import type { Etcd3, IDuplexStream, IEvent, IWatchRequest, IWatchResponse } from 'etcd3';
 import type { Endpoints } from './client.js';
 import type { KeyRange } from './keys.js';
@@ -37,8 +37,8 @@ interface Armed<S> {
   readonly owner: S;
   /** The watch id on the current stream, once etcd confirmed the create. */
   id: string | undefined;
-  done: boolean;
-  settle(event: WatchEvent): void;
+  /** Settles once (core's one-shot watch); settling drops it from the hub and from etcd. */
+  readonly watch: OneShotWatch;
 }
 
 /** The watch stream of one driver. */
@@ -73,45 +73,24 @@ export class WatchHub<S> {
    * @returns resolves `changed`, `session` or `cancelled`; never rejects
    */
   arm(range: KeyRange, startRevision: string, accept: Accept, owner: S, signal?: AbortSignal, prevKv = false): Promise<WatchEvent> {
-    return new Promise<WatchEvent>((resolve) => {
-      const onAbort = (): void => armed.settle('cancelled');
-      const armed: Armed<S> = {
-        range,
-        startRevision,
-        accept,
-        prevKv,
-        owner,
-        id: undefined,
-        done: false,
-        settle: (event) => {
-          if (armed.done) return;
-          armed.done = true;
-          signal?.removeEventListener('abort', onAbort);
-          this.#drop(armed);
-          resolve(event);
-        },
-      };
-      if (signal?.aborted === true || this.#closed) {
-        armed.done = true;
-        resolve(this.#closed ? 'session' : 'cancelled');
-        return;
-      }
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.#armed.add(armed);
-      if (this.#stream !== undefined) this.#create(armed);
-      else this.#connect();
-    });
+    if (signal?.aborted === true || this.#closed) return Promise.resolve(this.#closed ? 'session' : 'cancelled');
+    const watch = oneShotWatch(signal, () => this.#drop(armed));
+    const armed: Armed<S> = { range, startRevision, accept, prevKv, owner, id: undefined, watch };
+    this.#armed.add(armed);
+    if (this.#stream !== undefined) this.#create(armed);
+    else this.#connect();
+    return watch.changed;
   }
 
   /** Resolves every watch of `owner` with `event` (its session ended). */
   settleOwner(owner: S, event: WatchEvent): void {
-    for (const armed of [...this.#armed]) if (armed.owner === owner) armed.settle(event);
+    for (const armed of [...this.#armed]) if (armed.owner === owner) armed.watch.settle(event);
   }
 
   /** Resolves every watch with `session` and ends the stream. Idempotent. */
   close(): void {
     if (this.#closed) return;
-    for (const armed of [...this.#armed]) armed.settle('session');
+    for (const armed of [...this.#armed]) armed.watch.settle('session');
     this.#closed = true;
     if (this.#retry !== undefined) clearTimeout(this.#retry);
     this.#retry = undefined;
@@ -165,13 +144,13 @@ export class WatchHub<S> {
     this.#backoff = 50;
     if (response.created) {
       const armed = this.#creating.shift();
-      if (armed === undefined || armed.done) {
+      if (armed === undefined || armed.watch.settled) {
         // Cancelled before etcd confirmed it: remove it now that it has an id.
         if (!response.canceled) this.#cancel(response.watch_id);
         return;
       }
       if (response.canceled) {
-        armed.settle('changed'); // refused (e.g. compacted): the caller re-reads
+        armed.watch.settle('changed'); // refused (e.g. compacted): the caller re-reads
         return;
       }
       armed.id = response.watch_id;
@@ -187,19 +166,19 @@ export class WatchHub<S> {
       // etcd ended the watch itself (its start revision was compacted away): re-read.
       this.#byId.delete(response.watch_id);
       armed.id = undefined;
-      armed.settle('changed');
+      armed.watch.settle('changed');
       return;
     }
     for (const event of response.events) {
       const verdict = armed.accept(event);
       if (verdict === true) {
-        armed.settle('changed');
+        armed.watch.settle('changed');
         return;
       }
       if (verdict !== false) {
         void verdict.then(
-          () => armed.settle('changed'),
-          () => armed.settle('changed'),
+          () => armed.watch.settle('changed'),
+          () => armed.watch.settle('changed'),
         );
         return;
       }

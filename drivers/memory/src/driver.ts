@@ -25,6 +25,7 @@ import {
   type VersionOptions,
   type WatchEvent,
   ListenerSet,
+  oneShotWatch,
 } from '@coord/core';
 import type { MemoryStore } from './store.js';
 
@@ -152,22 +153,14 @@ export class MemoryDriver implements Driver {
 
   #arm(signal: AbortSignal | undefined, register: (watcher: { fire(event: WatchEvent): void }) => () => void): Promise<WatchEvent> {
     const session = this.#session;
-    return new Promise<WatchEvent>((resolve) => {
-      let done = false;
-      const settle = (event: WatchEvent): void => {
-        if (done) return;
-        done = true;
-        disarm();
-        signal?.removeEventListener('abort', onAbort);
-        this.#watches.delete(armed);
-        resolve(event);
-      };
-      const onAbort = (): void => settle('cancelled');
-      const armed: ArmedWatch = { session, settle };
-      const disarm = register({ fire: settle });
-      this.#watches.add(armed);
-      signal?.addEventListener('abort', onAbort, { once: true });
+    const watch = oneShotWatch(signal, () => {
+      disarm();
+      this.#watches.delete(armed);
     });
+    const armed: ArmedWatch = { session, settle: (event) => watch.settle(event) };
+    const disarm = register({ fire: armed.settle });
+    this.#watches.add(armed);
+    return watch.changed;
   }
 
   #settleWatches(session: ManagedSession): void {

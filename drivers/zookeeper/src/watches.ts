@@ -14,7 +14,7 @@
  * waits on the same path do not accumulate; the C client keeps one small callback per armed
  * read until the watch fires or the handle is closed.
  */
-import type { ManagedSession, WatchEvent } from '@coord/core';
+import { oneShotWatch, type ManagedSession, type WatchEvent } from '@coord/core';
 import { EventType, State, type NativeWatcher } from './native.js';
 
 /** One armed watch. */
@@ -41,38 +41,26 @@ export class WatchRegistry {
 
   /** Arms a watch bound to `session`, cancelled when `signal` aborts. */
   arm(session: ManagedSession, signal: AbortSignal | undefined, filter?: EventFilter): ArmedWatch {
-    let resolve!: (event: WatchEvent) => void;
-    const changed = new Promise<WatchEvent>((r) => (resolve = r));
-    let done = false;
-    const settle = (event: WatchEvent): void => {
-      if (done) return;
-      done = true;
-      signal?.removeEventListener('abort', onAbort);
-      this.#armed.delete(watch);
-      resolve(event);
-    };
-    const onAbort = (): void => settle('cancelled');
+    const once = oneShotWatch(signal, () => this.#armed.delete(watch));
     const watcher: NativeWatcher = (type, state) => {
       // Connection state changes are delivered to every watcher; a watch survives a
       // reconnection (the C client re-registers it), so only a dead session ends it.
       if (type === EventType.SESSION) {
-        if (state === State.EXPIRED || state === State.AUTH_FAILED) settle('session');
+        if (state === State.EXPIRED || state === State.AUTH_FAILED) once.settle('session');
         return;
       }
-      if (done || filter?.(type) === true) return;
-      settle('changed');
+      if (once.settled || filter?.(type) === true) return;
+      once.settle('changed');
     };
     const watch: ArmedWatch = {
-      changed,
+      changed: once.changed,
       watcher,
-      settle,
+      settle: (event) => once.settle(event),
       get settled() {
-        return done;
+        return once.settled;
       },
     };
     this.#armed.set(watch, session);
-    if (signal?.aborted) settle('cancelled');
-    else signal?.addEventListener('abort', onAbort, { once: true });
     return watch;
   }
 

@@ -17,3 +17,4 @@ export * from './codec.js';
 export * from './registry.js';
 export * from './url.js';
 export * from './session.js';
+export * from './one-shot-watch.js';
