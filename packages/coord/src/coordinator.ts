@@ -3,7 +3,7 @@
  * returns are descriptions (no I/O until used); everything they hold is bound to the
  * coordinator's session and released when it closes.
  */
-import { CoordError, callListener, checkCallback, type Driver, type Session, type SessionStateChange } from '@coord/core';
+import { CoordError, ListenerSet, checkCallback, type Driver, type Session, type SessionStateChange } from '@coord/core';
 import {
   DistributedQueue,
   GroupRecipe,
@@ -44,7 +44,8 @@ export class Coordinator implements AsyncDisposable {
   readonly driver: Driver;
   /** The URL this coordinator connected to, with the password redacted. */
   readonly url: string;
-  readonly #listeners = new Map<keyof CoordinatorEvents, Set<CoordinatorEvents[keyof CoordinatorEvents]>>();
+  /** Listeners of each event (`state` is the only one). */
+  readonly #listeners = { state: new ListenerSet<Parameters<CoordinatorEvents['state']>>("coord.on('state') listener") };
   readonly #unsubscribe: () => void;
   #closing: Promise<void> | undefined;
 
@@ -52,7 +53,7 @@ export class Coordinator implements AsyncDisposable {
   constructor(driver: Driver, redactedUrl: string) {
     this.driver = driver;
     this.url = redactedUrl;
-    this.#unsubscribe = driver.onSessionState((change) => this.#emit('state', change));
+    this.#unsubscribe = driver.onSessionState((change) => this.#listeners.state.emit(change));
   }
 
   /** The current session: `id`, `ttlMs`, `state`, `signal`. */
@@ -227,9 +228,7 @@ export class Coordinator implements AsyncDisposable {
   on<E extends keyof CoordinatorEvents>(event: E, listener: CoordinatorEvents[E]): this {
     checkEvent(event, 'coord.on');
     checkCallback(listener, 'coord.on', 'listener');
-    let set = this.#listeners.get(event);
-    if (set === undefined) this.#listeners.set(event, (set = new Set()));
-    set.add(listener);
+    this.#listeners[event].add(listener);
     return this;
   }
 
@@ -240,7 +239,7 @@ export class Coordinator implements AsyncDisposable {
   off<E extends keyof CoordinatorEvents>(event: E, listener: CoordinatorEvents[E]): this {
     checkEvent(event, 'coord.off');
     checkCallback(listener, 'coord.off', 'listener');
-    this.#listeners.get(event)?.delete(listener);
+    this.#listeners[event].delete(listener);
     return this;
   }
 
@@ -268,11 +267,6 @@ export class Coordinator implements AsyncDisposable {
     if (this.#closing !== undefined) throw new CoordError('CLOSED', `coord ${this.url}: coordinator is closed`);
   }
 
-  #emit<E extends keyof CoordinatorEvents>(event: E, ...args: Parameters<CoordinatorEvents[E]>): void {
-    for (const listener of [...(this.#listeners.get(event) ?? [])]) {
-      callListener(listener as (...a: Parameters<CoordinatorEvents[E]>) => void, args, `coord.on('${event}') listener`);
-    }
-  }
 }
 
 const EVENTS: ReadonlySet<string> = new Set<keyof CoordinatorEvents>(['state']);

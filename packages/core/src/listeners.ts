@@ -56,7 +56,12 @@ export class ListenerSet<A extends unknown[]> {
   add(listener: (...args: A) => void): () => void {
     checkCallback(listener, this.#what, 'listener');
     this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    return () => this.delete(listener);
+  }
+
+  /** Removes `listener` (no-op if it is not there). */
+  delete(listener: (...args: A) => void): void {
+    this.#listeners.delete(listener);
   }
 
   /** Calls every listener with `args`; a listener that throws is reported as a warning. */

@@ -19,11 +19,69 @@ import {
   type Session,
   type SessionStateChange,
 } from '@coord/core';
-import type { JoinOptions, Membership, RejoinOutcome } from '../group.js';
 import { NodeLease } from '../lease.js';
 import { attemptId } from './attempt.js';
 import { decodeMember, encodeMember } from './group-nodes.js';
 import { dropForeignNode, toError } from './own-node.js';
+
+/** What `join` reports about each rejoin (see {@link JoinOptions.rejoin}). */
+export type RejoinOutcome =
+  | { readonly rejoined: true; readonly token: bigint }
+  | { readonly rejoined: false; readonly error: CoordError };
+
+/** Options of {@link Group.join}. */
+export interface JoinOptions<T> {
+  /** The member's capabilities, seen by `members()` and watchers (default: none, `undefined`). */
+  readonly capabilities?: T;
+  /**
+   * Stay a member across session expiries. When the session expires the membership's
+   * current `signal` aborts (`SESSION_EXPIRED`) and the others see it leave; once the
+   * coordinator has a fresh session the membership joins again with its latest capabilities,
+   * and from then on its `signal` and `token` are the new incarnation's (a new signal, a
+   * greater token): read them again after a rejoin. It stops rejoining for good when the
+   * group is gone (`GROUP_NOT_FOUND`) or another member took its id (`MEMBER_EXISTS`).
+   */
+  readonly rejoin?: boolean;
+  /**
+   * Told the outcome of every rejoin (only with `rejoin`). Must be a function (checked at
+   * `join`); an exception it throws is reported as a process warning
+   * (`CoordListenerWarning`), never as an uncaught exception.
+   */
+  readonly onRejoin?: (outcome: RejoinOutcome) => void;
+}
+
+/** A membership: what `join` returns. `await using` it to leave at the end of a block. */
+export interface Membership<T> extends AsyncDisposable {
+  /** The group's name. */
+  readonly group: string;
+  /** This member's id in the group. */
+  readonly memberId: string;
+  /** The latest capabilities given to `join` or `update`. */
+  readonly capabilities: T;
+  /** Fencing token of the current incarnation: greater for every later join of this id. */
+  readonly token: bigint;
+  /**
+   * Aborted as soon as this membership may be over: its session may have ended, its node was
+   * deleted by someone else, or it left. With `rejoin`, the current incarnation's signal.
+   */
+  readonly signal: AbortSignal;
+  /** Whether `leave()` has completed. */
+  readonly left: boolean;
+  /**
+   * Replaces the member's capabilities (watchers see an `update`).
+   * @throws CoordError `SESSION_EXPIRED`/`LOST` if the membership is over (with `rejoin`, the
+   *   capabilities are kept and published by the rejoin instead); `INVALID_ARGUMENT` if the
+   *   codec cannot encode them; `CLOSED`.
+   */
+  update(capabilities: T): Promise<void>;
+  /**
+   * Leaves the group (and stops rejoining). Idempotent; does not throw after the membership
+   * was lost.
+   * @throws CoordError `UNAVAILABLE`/`TIMEOUT` if the delete could not be confirmed while the
+   *   session lives; `leave()` may then be retried.
+   */
+  leave(): Promise<void>;
+}
 
 /** What a membership works on. */
 export interface MemberContext<T> {

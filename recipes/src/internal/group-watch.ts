@@ -8,8 +8,16 @@
  * found gone drops its watch, and stopping cancels them all.
  */
 import { CoordError, isCoordError, joinPath, onAbort, sleep, throwIfAborted, type Codec, type Driver, type WatchEvent } from '@coord/core';
-import type { GroupEvent } from '../group.js';
 import { decodeMember, markerId, type MemberRecord } from './group-nodes.js';
+
+/** A change seen by {@link Group.watch}. */
+export interface GroupEvent<T> {
+  readonly type: 'join' | 'leave' | 'update';
+  /** The member id. */
+  readonly member: string;
+  /** The member's capabilities (for `leave`, the last ones seen). */
+  readonly capabilities: T;
+}
 
 /** What a watch works on. */
 export interface WatchContext<T> {
