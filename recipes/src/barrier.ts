@@ -74,7 +74,7 @@ export interface Barrier {
 const RAISED = 'raised';
 
 /** A {@link Barrier} represented by one node. */
-export class NodeBarrier implements Barrier {
+export class BarrierRecipe implements Barrier {
   readonly path: string;
   readonly #driver: Driver;
   readonly #node: string;

@@ -99,7 +99,7 @@ export interface DoubleBarrier {
 }
 
 /** A {@link DoubleBarrier} over member nodes and per-round markers. */
-export class NodeDoubleBarrier implements DoubleBarrier {
+export class DoubleBarrierRecipe implements DoubleBarrier {
   readonly path: string;
   readonly count: number;
   readonly #driver: Driver;

@@ -32,7 +32,7 @@ import {
   type WatchEvent,
 } from '@coord/core';
 import { everyEarlierNode } from './internal/wait-turn.js';
-import { QueueLock, type QueueLockKind } from './lock.js';
+import { LockRecipe, type LockKind } from './lock.js';
 import type { Lease } from './lease.js';
 
 /** Options of `coord.election(path, options)`. */
@@ -97,7 +97,7 @@ export interface Election<T> {
   observe(options?: ObserveOptions): AsyncIterable<Leader<T> | undefined>;
 }
 
-const CANDIDATE: QueueLockKind = { prefix: 'candidate', blocks: everyEarlierNode, label: 'election' };
+const CANDIDATE: LockKind = { prefix: 'candidate', blocks: everyEarlierNode, label: 'election' };
 
 /** The leader state of one read, and the watch that fires when it may have changed. */
 interface Observation<T> {
@@ -106,11 +106,11 @@ interface Observation<T> {
 }
 
 /** An {@link Election} over a lock queue whose nodes carry the candidates' values. */
-export class QueueElection<T> implements Election<T> {
+export class ElectionRecipe<T> implements Election<T> {
   readonly path: string;
   readonly #driver: Driver;
   readonly #codec: Codec<T>;
-  readonly #queue: QueueLock;
+  readonly #queue: LockRecipe;
   readonly #what: string;
 
   /**
@@ -121,7 +121,7 @@ export class QueueElection<T> implements Election<T> {
    *   codec without encode/decode.
    */
   constructor(driver: Driver, path: string, options?: ElectionOptions<T>) {
-    this.#queue = new QueueLock(driver, path, CANDIDATE);
+    this.#queue = new LockRecipe(driver, path, CANDIDATE);
     this.path = this.#queue.path;
     this.#driver = driver;
     this.#what = `election ${this.path}`;

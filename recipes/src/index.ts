@@ -3,13 +3,13 @@
  * `@coord/core`. Each recipe is one file that opens with its protocol and its behaviour
  * under session loss.
  */
-export { QueueLock, type Lock, type QueueLockKind } from './lock.js';
+export { LockRecipe, type Lock, type LockKind } from './lock.js';
 export { NodeLease, type Lease } from './lease.js';
-export { QueueReadWriteLock, type ReadWriteLock } from './rwlock.js';
-export { LeaseSemaphore, type Semaphore, type SemaphoreOptions } from './semaphore.js';
-export { NodeBarrier, type Barrier, type RaiseOptions } from './barrier.js';
-export { NodeDoubleBarrier, type DoubleBarrier, type DoubleBarrierOptions, type BarrierMember } from './double-barrier.js';
-export { QueueElection, type Election, type ElectionOptions, type Leader, type Leadership, type ObserveOptions } from './election.js';
+export { ReadWriteLockRecipe, type ReadWriteLock } from './rwlock.js';
+export { SemaphoreRecipe, type Semaphore, type SemaphoreOptions } from './semaphore.js';
+export { BarrierRecipe, type Barrier, type RaiseOptions } from './barrier.js';
+export { DoubleBarrierRecipe, type DoubleBarrier, type DoubleBarrierOptions, type BarrierMember } from './double-barrier.js';
+export { ElectionRecipe, type Election, type ElectionOptions, type Leader, type Leadership, type ObserveOptions } from './election.js';
 export {
   GroupRecipe,
   listGroups,
@@ -22,7 +22,7 @@ export {
   type RejoinOutcome,
 } from './group.js';
 export {
-  DistributedQueue,
+  QueueRecipe,
   MAX_PRIORITY,
   MIN_PRIORITY,
   type ConsumeOptions,

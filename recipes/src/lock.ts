@@ -59,7 +59,7 @@ export interface Lock {
 }
 
 /** How a queue-based lock names its nodes and decides who blocks whom. */
-export interface QueueLockKind {
+export interface LockKind {
   /** The node name prefix (before the attempt id), e.g. `lock`. */
   readonly prefix: string;
   /** Which earlier siblings block a node of this kind. */
@@ -74,13 +74,13 @@ export interface QueueLockKind {
   readonly reserve?: number;
 }
 
-const MUTEX: QueueLockKind = { prefix: 'lock', blocks: everyEarlierNode, label: 'lock' };
+const MUTEX: LockKind = { prefix: 'lock', blocks: everyEarlierNode, label: 'lock' };
 
 /** A lock over a queue of ephemeral sequential nodes; the mutex, and the base of rwlock. */
-export class QueueLock implements Lock {
+export class LockRecipe implements Lock {
   readonly path: string;
   readonly #driver: Driver;
-  readonly #kind: QueueLockKind;
+  readonly #kind: LockKind;
   readonly #what: string;
 
   /**
@@ -90,7 +90,7 @@ export class QueueLock implements Lock {
    * @throws CoordError `INVALID_ARGUMENT` for a malformed or reserved path, or one too long
    *   for the lock's own node names (see `checkPath`).
    */
-  constructor(driver: Driver, path: string, kind: QueueLockKind = MUTEX) {
+  constructor(driver: Driver, path: string, kind: LockKind = MUTEX) {
     const reserve = Math.max(kind.reserve ?? 0, sequentialBudget(`${kind.prefix}-`));
     this.path = checkPath(path, `${kind.label} path`, reserve);
     this.#driver = driver;

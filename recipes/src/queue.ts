@@ -12,7 +12,7 @@
  *   takes of one coordinator share a session, yet must not share a message), and a claim left
  *   by this very attempt's lost create reply is recognised and dropped
  *   (`internal/queue-claim.ts`).
- * - `takers/take-<attempt>-<seq>`: a {@link QueueLock} that lines up waiting takers.
+ * - `takers/take-<attempt>-<seq>`: a {@link LockRecipe} that lines up waiting takers.
  *
  * Take. The fast path reads `items`, `claims` and `takers` in parallel and, when there is an
  * unclaimed item and nobody waits, claims the first one: 3 reads (one round trip), 1 create,
@@ -72,7 +72,7 @@ import { claimItem } from './internal/queue-claim.js';
 import { checkPriority, deliveryOrder, itemPrefix, unclaimed, type Item } from './internal/queue-items.js';
 import { QueueMessage, nackAll, type Message } from './internal/queue-message.js';
 import { everyEarlierNode, watchStep } from './internal/wait-turn.js';
-import { QueueLock } from './lock.js';
+import { LockRecipe } from './lock.js';
 
 export { MAX_PRIORITY, MIN_PRIORITY } from './internal/queue-items.js';
 export type { Message, MessageState } from './internal/queue-message.js';
@@ -153,16 +153,16 @@ const QUEUE_RESERVE = Math.max(
 /**
  * A {@link Queue} over items, claims and a line of takers (see the module comment). Users get
  * one from `coord.queue(path)`; custom recipes may build one on any driver.
- * @example `const jobs = new DistributedQueue<Job>(driver, '/jobs')`
+ * @example `const jobs = new QueueRecipe<Job>(driver, '/jobs')`
  * @throws CoordError `INVALID_ARGUMENT` for a malformed path.
  */
-export class DistributedQueue<T> implements Queue<T> {
+export class QueueRecipe<T> implements Queue<T> {
   readonly path: string;
   readonly #driver: Driver;
   readonly #codec: Codec<T>;
   readonly #items: string;
   readonly #claims: string;
-  readonly #takers: QueueLock;
+  readonly #takers: LockRecipe;
   readonly #what: string;
 
   /**
@@ -178,7 +178,7 @@ export class DistributedQueue<T> implements Queue<T> {
     this.#codec = checkCodec(checkOptionsObject(options, `queue ${this.path}`).codec, jsonCodec as Codec<T>, `queue ${this.path}`);
     this.#items = joinPath(path, 'items');
     this.#claims = joinPath(path, 'claims');
-    this.#takers = new QueueLock(driver, joinPath(path, 'takers'), TAKER);
+    this.#takers = new LockRecipe(driver, joinPath(path, 'takers'), TAKER);
     this.#what = `queue ${path}`;
   }
 

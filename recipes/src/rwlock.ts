@@ -3,7 +3,7 @@
  *
  * Protocol: readers and writers queue in the same directory as ephemeral sequential nodes,
  * `<path>/read-<attempt>-<seq>` and `<path>/write-<attempt>-<seq>` — the lock's queue (see
- * `QueueLock`) with two blocking rules:
+ * `LockRecipe`) with two blocking rules:
  * - a writer is blocked by every earlier node, so it watches its immediate predecessor of
  *   either kind and holds once it is first in line;
  * - a reader is blocked only by earlier exclusive nodes, so it watches the nearest earlier
@@ -24,7 +24,7 @@
  */
 import { sequentialBudget, type Driver, type NodeRef } from '@coord/core';
 import { everyEarlierNode, type BlockerTest } from './internal/wait-turn.js';
-import { QueueLock, type Lock, type QueueLockKind } from './lock.js';
+import { LockRecipe, type Lock, type LockKind } from './lock.js';
 
 /**
  * What `coord.rwlock(path)` returns: two locks over one queue. Creating one does no I/O.
@@ -61,11 +61,11 @@ const blockedByWriters: BlockerTest = (_own, other) => other.seq > 0n && !isRead
 
 // Both sides share the path: each reserves room for the longer node name of the two.
 const RESERVE = Math.max(sequentialBudget(`${READ_PREFIX}-`), sequentialBudget(`${WRITE_PREFIX}-`));
-const READ_KIND: QueueLockKind = { prefix: READ_PREFIX, blocks: blockedByWriters, label: 'read lock', reserve: RESERVE };
-const WRITE_KIND: QueueLockKind = { prefix: WRITE_PREFIX, blocks: everyEarlierNode, label: 'write lock', reserve: RESERVE };
+const READ_KIND: LockKind = { prefix: READ_PREFIX, blocks: blockedByWriters, label: 'read lock', reserve: RESERVE };
+const WRITE_KIND: LockKind = { prefix: WRITE_PREFIX, blocks: everyEarlierNode, label: 'write lock', reserve: RESERVE };
 
 /** A {@link ReadWriteLock} over one queue of ephemeral sequential nodes. */
-export class QueueReadWriteLock implements ReadWriteLock {
+export class ReadWriteLockRecipe implements ReadWriteLock {
   readonly path: string;
   readonly read: Lock;
   readonly write: Lock;
@@ -75,14 +75,14 @@ export class QueueReadWriteLock implements ReadWriteLock {
    * @param path the lock's directory (the lock owns its subtree)
    * @example
    * ```ts
-   * const rw = new QueueReadWriteLock(driver, '/config');
+   * const rw = new ReadWriteLockRecipe(driver, '/config');
    * await rw.read.withLock(async () => readConfig());
    * ```
    * @throws CoordError `INVALID_ARGUMENT` for a malformed path.
    */
   constructor(driver: Driver, path: string) {
-    this.read = new QueueLock(driver, path, READ_KIND);
-    this.write = new QueueLock(driver, path, WRITE_KIND);
+    this.read = new LockRecipe(driver, path, READ_KIND);
+    this.write = new LockRecipe(driver, path, WRITE_KIND);
     this.path = this.read.path;
   }
 }

@@ -10,7 +10,7 @@
  *   hold. An uncontended acquire is one create and a release one delete.
  * - Otherwise delete that node (left in place while its owner queues, it would count ahead
  *   of the lock holder's later node, and `permits` of them would block it for good) and
- *   queue on an internal lock `<path>/locks` (`QueueLock`). Its holder — one waiter at a
+ *   queue on an internal lock `<path>/locks` (`LockRecipe`). Its holder — one waiter at a
  *   time — creates a fresh lease node and watches the leases directory, re-reading after
  *   every change, until its node is admitted; then it releases the internal lock for the
  *   next waiter. Only that one waiter watches the permits, so a release wakes one waiter
@@ -53,7 +53,7 @@ import { attemptId } from './internal/attempt.js';
 import { abandonOwnNode, createOwnSequential, liveSession, throwIfEnded, toError } from './internal/own-node.js';
 import { everyEarlierNode, watchStep } from './internal/wait-turn.js';
 import { NodeLease, withLease, type Lease } from './lease.js';
-import { QueueLock, type Lock } from './lock.js';
+import { LockRecipe, type Lock } from './lock.js';
 
 /** Options of a semaphore. */
 export interface SemaphoreOptions {
@@ -91,12 +91,12 @@ export interface Semaphore extends Lock {
 const LEASE_NAME = /^lease-p(\d+)-/;
 
 /** A {@link Semaphore} of ephemeral lease nodes, with an internal lock to queue waiters. */
-export class LeaseSemaphore implements Semaphore {
+export class SemaphoreRecipe implements Semaphore {
   readonly path: string;
   readonly permits: number;
   readonly #driver: Driver;
   readonly #leases: string;
-  readonly #queue: QueueLock;
+  readonly #queue: LockRecipe;
   readonly #what: string;
 
   /**
@@ -105,7 +105,7 @@ export class LeaseSemaphore implements Semaphore {
    * @param options the permit count
    * @example
    * ```ts
-   * const sem = new LeaseSemaphore(driver, '/render', { permits: 3 });
+   * const sem = new SemaphoreRecipe(driver, '/render', { permits: 3 });
    * await sem.withLock(async () => render());
    * ```
    * @throws CoordError `INVALID_ARGUMENT` for a malformed, reserved or too long path (its
@@ -120,7 +120,7 @@ export class LeaseSemaphore implements Semaphore {
     this.#what = `semaphore ${this.path}`;
     this.#driver = driver;
     this.#leases = joinPath(this.path, 'leases');
-    this.#queue = new QueueLock(driver, joinPath(this.path, 'locks'), {
+    this.#queue = new LockRecipe(driver, joinPath(this.path, 'locks'), {
       prefix: 'lock',
       blocks: everyEarlierNode,
       label: 'semaphore queue',

@@ -5,15 +5,15 @@
  */
 import { CoordError, ListenerSet, checkCallback, type Driver, type Session, type SessionStateChange } from '@coord/core';
 import {
-  DistributedQueue,
+  QueueRecipe,
   GroupRecipe,
-  LeaseSemaphore,
+  SemaphoreRecipe,
   listGroups,
-  NodeBarrier,
-  NodeDoubleBarrier,
-  QueueElection,
-  QueueLock,
-  QueueReadWriteLock,
+  BarrierRecipe,
+  DoubleBarrierRecipe,
+  ElectionRecipe,
+  LockRecipe,
+  ReadWriteLockRecipe,
   type Barrier,
   type DoubleBarrier,
   type DoubleBarrierOptions,
@@ -76,7 +76,7 @@ export class Coordinator implements AsyncDisposable {
    */
   lock(path: string): Lock {
     this.#checkOpen();
-    return new QueueLock(this.driver, path);
+    return new LockRecipe(this.driver, path);
   }
 
   /**
@@ -95,7 +95,7 @@ export class Coordinator implements AsyncDisposable {
    */
   rwlock(path: string): ReadWriteLock {
     this.#checkOpen();
-    return new QueueReadWriteLock(this.driver, path);
+    return new ReadWriteLockRecipe(this.driver, path);
   }
 
   /**
@@ -113,7 +113,7 @@ export class Coordinator implements AsyncDisposable {
    */
   semaphore(path: string, options: SemaphoreOptions): Semaphore {
     this.#checkOpen();
-    return new LeaseSemaphore(this.driver, path, options);
+    return new SemaphoreRecipe(this.driver, path, options);
   }
 
   /**
@@ -131,7 +131,7 @@ export class Coordinator implements AsyncDisposable {
    */
   barrier(path: string): Barrier {
     this.#checkOpen();
-    return new NodeBarrier(this.driver, path);
+    return new BarrierRecipe(this.driver, path);
   }
 
   /**
@@ -150,7 +150,7 @@ export class Coordinator implements AsyncDisposable {
    */
   doubleBarrier(path: string, options: DoubleBarrierOptions): DoubleBarrier {
     this.#checkOpen();
-    return new NodeDoubleBarrier(this.driver, path, options);
+    return new DoubleBarrierRecipe(this.driver, path, options);
   }
 
   /**
@@ -171,7 +171,7 @@ export class Coordinator implements AsyncDisposable {
    */
   queue<T = unknown>(path: string, options: QueueOptions<T> = {}): Queue<T> {
     this.#checkOpen();
-    return new DistributedQueue<T>(this.driver, path, options);
+    return new QueueRecipe<T>(this.driver, path, options);
   }
 
   /**
@@ -188,7 +188,7 @@ export class Coordinator implements AsyncDisposable {
    */
   election<T = unknown>(path: string, options: ElectionOptions<T> = {}): Election<T> {
     this.#checkOpen();
-    return new QueueElection<T>(this.driver, path, options);
+    return new ElectionRecipe<T>(this.driver, path, options);
   }
 
   /**
