@@ -18,3 +18,4 @@ export * from './registry.js';
 export * from './url.js';
 export * from './session.js';
 export * from './one-shot-watch.js';
+export * from './session-keeper.js';
