@@ -1,14 +1,12 @@
 /**
- * The memory driver: a client of a {@link MemoryStore}, with the same session discipline as
- * the network drivers — a heartbeat every third of the TTL, a local deadline that aborts the
- * session's signal before the store could expire it, and a fresh session after an expiry.
+ * The memory driver: a client of a {@link MemoryStore}. This file holds the node operations;
+ * the session life cycle is the {@link SessionKeeper}'s (`session.ts`), the armed watches the
+ * {@link WatchHub}'s (`watches.ts`) — the three rooms every driver has.
  */
 import {
   CoordError,
   DEFAULT_SETTINGS,
-  ManagedSession,
   abortReason,
-  monotonicNow,
   validateName,
   validatePath,
   type Capabilities,
@@ -23,17 +21,11 @@ import {
   type Session,
   type SessionStateChange,
   type VersionOptions,
-  type WatchEvent,
   ListenerSet,
-  oneShotWatch,
 } from '@coord/core';
+import { SessionKeeper } from './session.js';
 import type { MemoryStore } from './store.js';
-
-/** An armed watch, remembered so a session's end can resolve it. */
-interface ArmedWatch {
-  readonly session: ManagedSession;
-  settle(event: WatchEvent): void;
-}
+import { WatchHub } from './watches.js';
 
 /** A driver over an in-process {@link MemoryStore}. */
 export class MemoryDriver implements Driver {
@@ -41,21 +33,22 @@ export class MemoryDriver implements Driver {
   readonly capabilities: Capabilities = Object.freeze({ linearizable: true, tokensSurviveFailover: true });
   /** The store this driver talks to (shared by every driver naming it). */
   readonly store: MemoryStore;
-  readonly #settings: DriverSettings;
   readonly #listeners = new ListenerSet<[SessionStateChange]>();
-  readonly #watches = new Set<ArmedWatch>();
-  #session: ManagedSession;
-  #heartbeat: NodeJS.Timeout | undefined;
+  readonly #watches = new WatchHub();
+  readonly #keeper: SessionKeeper;
   #closed = false;
 
   constructor(store: MemoryStore, settings: DriverSettings = DEFAULT_SETTINGS) {
     this.store = store;
-    this.#settings = settings;
-    this.#session = this.#openSession();
+    this.#keeper = new SessionKeeper(store, settings, {
+      onChange: (change) => this.#listeners.emit(change),
+      onEnded: (session) => this.#watches.endSession(session),
+    });
+    this.#keeper.start();
   }
 
   get session(): Session {
-    return this.#session;
+    return this.#keeper.current;
   }
 
   async create(path: string, data: Uint8Array, options: CreateOptions = {}): Promise<NodeRef> {
@@ -81,7 +74,7 @@ export class MemoryDriver implements Driver {
       ? { path, data: found.data, version: found.version }
       : { path, data: found.data, version: found.version, owner: found.owner };
     if (options.watch !== true) return node === undefined ? {} : { node };
-    const changed = this.#arm(options.signal, (watcher) => this.store.watchNode(path, watcher));
+    const changed = this.#watches.arm(this.#keeper.current, options.signal, (watcher) => this.store.watchNode(path, watcher));
     return node === undefined ? { changed } : { node, changed };
   }
 
@@ -91,7 +84,8 @@ export class MemoryDriver implements Driver {
     this.#request(false);
     const nodes = this.store.children(dir);
     if (options.watch !== true) return { nodes };
-    return { nodes, changed: this.#arm(options.signal, (watcher) => this.store.watchChildren(dir, watcher)) };
+    const changed = this.#watches.arm(this.#keeper.current, options.signal, (watcher) => this.store.watchChildren(dir, watcher));
+    return { nodes, changed };
   }
 
   async set(path: string, data: Uint8Array, options: VersionOptions = {}): Promise<number> {
@@ -113,16 +107,12 @@ export class MemoryDriver implements Driver {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#stopHeartbeat();
-    const session = this.#session;
-    this.store.closeSession(session.id);
-    session.close();
-    this.#settleWatches(session);
+    this.#keeper.close();
   }
 
   /** Test hook: the store expires the current session now (its owner is told first). */
   expireSession(): void {
-    this.store.expireSession(this.#session.id);
+    this.store.expireSession(this.#keeper.current.id);
   }
 
   /**
@@ -131,11 +121,11 @@ export class MemoryDriver implements Driver {
    * it one safety margin later.
    */
   stopRenewing(): void {
-    this.store.stopRenewing(this.#session.id);
+    this.store.stopRenewing(this.#keeper.current.id);
   }
 
   toJSON(): { name: string; store: string; session: string } {
-    return { name: this.name, store: this.store.name, session: this.#session.id };
+    return { name: this.name, store: this.store.name, session: this.#keeper.current.id };
   }
 
   // ---- internals ------------------------------------------------------------------------
@@ -144,63 +134,10 @@ export class MemoryDriver implements Driver {
   #request(ephemeral: boolean | undefined): string | undefined {
     if (this.#closed) throw new CoordError('CLOSED', 'memory: driver is closed');
     this.store.countRequest();
-    return ephemeral === true ? this.#session.id : undefined;
+    return ephemeral === true ? this.#keeper.current.id : undefined;
   }
 
   #checkSignal(signal: AbortSignal | undefined, path: string): void {
     if (signal?.aborted) throw abortReason(signal, `memory: read of ${path}`);
   }
-
-  #arm(signal: AbortSignal | undefined, register: (watcher: { fire(event: WatchEvent): void }) => () => void): Promise<WatchEvent> {
-    const session = this.#session;
-    const watch = oneShotWatch(signal, () => {
-      disarm();
-      this.#watches.delete(armed);
-    });
-    const armed: ArmedWatch = { session, settle: (event) => watch.settle(event) };
-    const disarm = register({ fire: armed.settle });
-    this.#watches.add(armed);
-    return watch.changed;
-  }
-
-  #settleWatches(session: ManagedSession): void {
-    for (const watch of this.#watches) if (watch.session === session) watch.settle('session');
-  }
-
-  #openSession(): ManagedSession {
-    const ttl = this.#settings.sessionTimeout;
-    const openedAt = monotonicNow();
-    const id = this.store.openSession(ttl, () => this.#sessionLost(session, 'expired on the store'));
-    const session = new ManagedSession(id, ttl, openedAt, (change) => this.#listeners.emit(change), (lost) =>
-      this.#sessionLost(lost, 'passed its local deadline without a renewal'),
-    );
-    this.#startHeartbeat(session);
-    return session;
-  }
-
-  #startHeartbeat(session: ManagedSession): void {
-    this.#heartbeat = setInterval(() => {
-      const sentAt = monotonicNow();
-      if (!this.store.hasSession(session.id)) return;
-      if (this.store.renewSession(session.id)) session.renewed(sentAt);
-    }, Math.max(1, Math.floor(session.ttlMs / 3)));
-  }
-
-  #stopHeartbeat(): void {
-    if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat);
-    this.#heartbeat = undefined;
-  }
-
-  #sessionLost(session: ManagedSession, why: string): void {
-    if (session !== this.#session || session.ended) return;
-    this.#stopHeartbeat();
-    session.expire(why);
-    this.#settleWatches(session);
-    // A client that gave up on its session tells the store, if the store can hear it.
-    this.store.abandonSession(session.id);
-    if (this.#closed) return;
-    this.#session = this.#openSession();
-    this.#listeners.emit({ session: this.#session, previous: 'expired', state: 'connected' });
-  }
-
 }
