@@ -8,7 +8,8 @@
  * All operations are synchronous; {@link MemoryDriver} wraps them in promises. Every
  * coordinator of the process that names the same store shares one instance.
  */
-import { CoordError, MAX_NODE_DATA_BYTES, baseName, isBytes, monotonicNow, parentPath, type NodeRef, type WatchEvent } from '@coord/core';
+import { CoordError, baseName, checkNodeData, checkNodeToken, parentPath, type NodeRef, type WatchEvent } from '@coord/core';
+import { SessionTable, type StoredSession } from './store-sessions.js';
 
 /** A stored node. */
 interface StoredNode {
@@ -22,25 +23,6 @@ interface StoredNode {
   readonly created: NodeRef;
   /** The reference returned in listings (no owner; no token for plain nodes). */
   readonly listed: NodeRef;
-}
-
-/** A session as the store sees it. */
-interface StoredSession {
-  readonly id: string;
-  readonly ttlMs: number;
-  timer: NodeJS.Timeout;
-  /**
-   * Monotonic time at which the session dies. Checked on every use, not only by `timer`:
-   * after the process was frozen (a long pause) the timers fire in due order, and a
-   * heartbeat due earlier than the expiry must not revive a session a real server would
-   * have expired during the pause.
-   */
-  expiresAt: number;
-  /** Whether heartbeats reach the store (a test hook turns this off). */
-  renewing: boolean;
-  readonly ephemerals: Set<string>;
-  /** Tells the owning client, synchronously, before its nodes are deleted. */
-  readonly onExpired: () => void;
 }
 
 /** A one-shot watch. */
@@ -70,12 +52,11 @@ const SEQUENCE_DIGITS = 10;
 export class MemoryStore {
   readonly name: string;
   #revision = 0n;
-  #sessionCounter = 0;
   readonly #nodes = new Map<string, StoredNode>();
   readonly #children = new Map<string, Map<string, StoredNode>>();
   /** Number of nodes strictly below each path, for `NOT_EMPTY` across implied parents. */
   readonly #descendants = new Map<string, number>();
-  readonly #sessions = new Map<string, StoredSession>();
+  readonly #sessions: SessionTable;
   readonly #nodeWatches = new Map<string, Set<Watcher>>();
   readonly #childWatches = new Map<string, Set<Watcher>>();
   #requests = 0;
@@ -83,6 +64,7 @@ export class MemoryStore {
 
   constructor(name: string) {
     this.name = name;
+    this.#sessions = new SessionTable(name, (session) => this.#deleteEphemerals(session));
   }
 
   /** Current counters. */
@@ -91,11 +73,11 @@ export class MemoryStore {
     for (const set of this.#nodeWatches.values()) watches += set.size;
     for (const set of this.#childWatches.values()) watches += set.size;
     let ephemeralNodes = 0;
-    for (const session of this.#sessions.values()) ephemeralNodes += session.ephemerals.size;
+    for (const session of this.#sessions.all()) ephemeralNodes += session.ephemerals.size;
     return {
       requests: this.#requests,
       watchFirings: this.#watchFirings,
-      sessions: this.#sessions.size,
+      sessions: [...this.#sessions.all()].length,
       watches,
       nodes: this.#nodes.size,
       ephemeralNodes,
@@ -107,82 +89,41 @@ export class MemoryStore {
     this.#requests += 1;
   }
 
-  // ---- sessions -------------------------------------------------------------------------
+  // ---- sessions: see SessionTable (store-sessions.ts) for what each does ------------------
 
-  /** Opens a session that dies `ttlMs` after its last renewal. */
+  /** Opens a session that dies `ttlMs` after its last renewal ({@link SessionTable.open}). */
   openSession(ttlMs: number, onExpired: () => void): string {
-    this.#sessionCounter += 1;
-    const id = `${this.name}:${this.#sessionCounter.toString(16)}:${Math.random().toString(16).slice(2, 10)}`;
-    const session: StoredSession = {
-      id,
-      ttlMs,
-      timer: setTimeout(() => this.expireSession(id), ttlMs),
-      expiresAt: monotonicNow() + ttlMs,
-      renewing: true,
-      ephemerals: new Set(),
-      onExpired,
-    };
-    this.#sessions.set(id, session);
-    return id;
+    return this.#sessions.open(ttlMs, onExpired);
   }
 
-  /**
-   * Renews a session: it now dies `ttlMs` from now. Returns whether the heartbeat reached
-   * the store (false while a test stopped renewals).
-   * @throws CoordError `SESSION_EXPIRED` if the session is gone.
-   */
+  /** {@link SessionTable.renew}. @throws CoordError `SESSION_EXPIRED` if the session is gone. */
   renewSession(id: string): boolean {
-    const session = this.#liveSession(id);
-    if (!session.renewing) return false;
-    clearTimeout(session.timer);
-    session.timer = setTimeout(() => this.expireSession(id), session.ttlMs);
-    session.expiresAt = monotonicNow() + session.ttlMs;
-    return true;
+    return this.#sessions.renew(id);
   }
 
-  /** Test hook: heartbeats of this session stop reaching the store (a partition or a pause). */
+  /** Test hook: {@link SessionTable.stopRenewing}. */
   stopRenewing(id: string): void {
-    const session = this.#sessions.get(id);
-    if (session !== undefined) session.renewing = false;
+    this.#sessions.stopRenewing(id);
   }
 
   /** Whether the session is alive. */
   hasSession(id: string): boolean {
-    return this.#alive(this.#sessions.get(id)) !== undefined;
+    return this.#sessions.has(id);
   }
 
-  /**
-   * Expires a session now: its owner is told first (synchronously), then its ephemeral
-   * nodes are deleted and their watchers notified. No-op for an unknown session.
-   */
+  /** {@link SessionTable.expire}: the owner is told first, then its ephemeral nodes go. */
   expireSession(id: string): void {
-    const session = this.#sessions.get(id);
-    if (session === undefined) return;
-    this.#endSession(session);
-    session.onExpired();
-    this.#deleteEphemerals(session);
+    this.#sessions.expire(id);
   }
 
-  /** Ends a session on its owner's request, deleting its ephemeral nodes. */
+  /** {@link SessionTable.close}: on the owner's request. */
   closeSession(id: string): void {
-    const session = this.#sessions.get(id);
-    if (session === undefined) return;
-    this.#endSession(session);
-    this.#deleteEphemerals(session);
+    this.#sessions.close(id);
   }
 
-  /**
-   * A client gave up on its session (its local deadline passed). The store hears it only if
-   * the client can reach it: while renewals are stopped (a simulated partition) this does
-   * nothing and the session lives out its TTL, as on a real server.
-   */
+  /** {@link SessionTable.abandon}: the client gave up on its session. */
   abandonSession(id: string): void {
-    if (this.#sessions.get(id)?.renewing === true) this.closeSession(id);
-  }
-
-  #endSession(session: StoredSession): void {
-    clearTimeout(session.timer);
-    this.#sessions.delete(session.id);
+    this.#sessions.abandon(id);
   }
 
   #deleteEphemerals(session: StoredSession): void {
@@ -191,19 +132,6 @@ export class MemoryStore {
       if (node !== undefined) this.#remove(node);
     }
     session.ephemerals.clear();
-  }
-
-  /** The session if it is alive; one past its time is expired now (see `expiresAt`). */
-  #alive(session: StoredSession | undefined): StoredSession | undefined {
-    if (session === undefined || monotonicNow() < session.expiresAt) return session;
-    this.expireSession(session.id);
-    return undefined;
-  }
-
-  #liveSession(id: string): StoredSession {
-    const session = this.#alive(this.#sessions.get(id));
-    if (session === undefined) throw new CoordError('SESSION_EXPIRED', `memory ${this.name}: session ${id} has expired`);
-    return session;
   }
 
   // ---- nodes ----------------------------------------------------------------------------
@@ -236,7 +164,7 @@ export class MemoryStore {
   }
 
   #insert(path: string, data: Uint8Array, owner: string | undefined, seq: bigint): NodeRef {
-    checkData(data, path);
+    checkNodeData(data, path, `memory ${this.name}`);
     const parent = parentPath(path);
     if (this.#nodes.get(parent)?.owner !== undefined) {
       throw new CoordError('INVALID_ARGUMENT', `memory ${this.name}: ${parent} is ephemeral and cannot have children`);
@@ -244,7 +172,7 @@ export class MemoryStore {
     if (owner !== undefined && (this.#descendants.get(path) ?? 0) > 0) {
       throw new CoordError('INVALID_ARGUMENT', `memory ${this.name}: ${path} has children, so it cannot be ephemeral`);
     }
-    const session = owner === undefined ? undefined : this.#liveSession(owner);
+    const session = owner === undefined ? undefined : this.#sessions.live(owner);
     this.#revision += 1n;
     const token = this.#revision;
     const name = baseName(path);
@@ -283,8 +211,8 @@ export class MemoryStore {
 
   /** Replaces data; returns the new version. With `token`, only the node its create returned it for. */
   set(path: string, data: Uint8Array, version: number | undefined, token?: bigint): number {
-    checkData(data, path);
-    checkToken(token, path);
+    checkNodeData(data, path, `memory ${this.name}`);
+    checkNodeToken(token, path, `memory ${this.name}`);
     const node = this.#nodes.get(path);
     if (node === undefined) throw new CoordError('NO_NODE', `memory ${this.name}: ${path} does not exist`);
     if (token !== undefined && node.created.token !== token) {
@@ -299,7 +227,7 @@ export class MemoryStore {
 
   /** Deletes a node; false if absent, or if `token` is given and names another node (a re-created one). */
   delete(path: string, version: number | undefined, token?: bigint): boolean {
-    checkToken(token, path);
+    checkNodeToken(token, path, `memory ${this.name}`);
     const node = this.#nodes.get(path);
     if (node === undefined) return false;
     if (token !== undefined && node.created.token !== token) return false;
@@ -368,24 +296,6 @@ function arm(registry: Map<string, Set<Watcher>>, path: string, watcher: Watcher
 /** A plain copy: `Buffer.prototype.slice` would return a view sharing memory with the caller. */
 function copyBytes(data: Uint8Array): Uint8Array {
   return new Uint8Array(data);
-}
-
-function checkData(data: Uint8Array, path: string): void {
-  if (!isBytes(data)) {
-    throw new CoordError('INVALID_ARGUMENT', `memory: data for ${path} must be a Uint8Array`);
-  }
-  if (data.byteLength > MAX_NODE_DATA_BYTES) {
-    throw new CoordError(
-      'PAYLOAD_TOO_LARGE',
-      `memory: data for ${path} is ${data.byteLength} bytes; the limit is ${MAX_NODE_DATA_BYTES}`,
-    );
-  }
-}
-
-function checkToken(token: bigint | undefined, path: string): void {
-  if (token !== undefined && (typeof token !== 'bigint' || token <= 0n)) {
-    throw new CoordError('INVALID_ARGUMENT', `memory: token for ${path} must be a positive bigint (a create's token), got ${String(token)}`);
-  }
 }
 
 function checkVersion(node: StoredNode, expected: number | undefined, store: string): void {

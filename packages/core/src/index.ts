@@ -19,3 +19,4 @@ export * from './url.js';
 export * from './session.js';
 export * from './one-shot-watch.js';
 export * from './session-keeper.js';
+export * from './node-checks.js';
