@@ -251,20 +251,26 @@ export function hostileCases(fixture: DriverFixture, context: () => TestContext)
       const path = t.path('lock');
       const held = await a!.lock(path).acquire();
       const shared = new AbortController();
+      // The timed waits get a long timeout (each has its timer) and are ended by their own
+      // signal once checked: a short one could run out before all 100 waiters are queued on a
+      // slow cluster, and then "all queued at once" would never be seen.
+      const stopTimed = new AbortController();
       const warnings = await warningsDuring(async () => {
-        const timed = Array.from({ length: 50 }, () => rejectionCode(b!.lock(path).acquire({ timeout: 300 })));
+        const timed = Array.from({ length: 50 }, () => rejectionCode(b!.lock(path).acquire({ timeout: 60_000, signal: stopTimed.signal })));
         const linked = Array.from({ length: 50 }, () => rejectionCode(b!.lock(path).acquire({ signal: shared.signal })));
-        await eventually(async () => (await a!.driver.children(path)).nodes.length === 101, 'every waiter queued');
+        await eventually(async () => (await a!.driver.children(path)).nodes.length === 101, 'every waiter queued', 60_000, 20);
         // One shared listener per signal, not one per waiter.
         expect(abortListeners(b!.session.signal)).toBeLessThanOrEqual(3);
         expect(abortListeners(shared.signal)).toBeLessThanOrEqual(1);
-        expect(new Set(await Promise.all(timed))).toEqual(new Set(['TIMEOUT']));
+        expect(abortListeners(stopTimed.signal)).toBeLessThanOrEqual(1);
+        stopTimed.abort();
+        expect(new Set(await Promise.all(timed))).toEqual(new Set(['ABORTED']));
         shared.abort();
         expect(new Set(await Promise.all(linked))).toEqual(new Set(['ABORTED']));
       });
       expect(warnings.map((w) => w.name)).not.toContain('MaxListenersExceededWarning');
       await held.release();
-      await eventually(async () => (await a!.driver.children(path)).nodes.length === 0, 'every waiter node gone');
+      await eventually(async () => (await a!.driver.children(path)).nodes.length === 0, 'every waiter node gone', 30_000, 20);
     });
 
     it('50 held leases with signal read on one session: no MaxListenersExceededWarning', async () => {
