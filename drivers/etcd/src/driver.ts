@@ -1,6 +1,9 @@
 /**
  * The etcd v3 driver: ZooKeeper's node model on etcd's flat key space (see `keys.ts` for the
- * key layout), one lease per session (`session.ts`), one watch stream (`watches.ts`).
+ * key layout). This file is the node operations and the wiring of the driver's two other
+ * rooms: the session keeper (`session.ts`, one lease per session) and the watch hub
+ * (`watches.ts`, one watch stream). The driver depends on both, the keeper on the hub, and
+ * the hub on the client only.
  *
  * Every write is ONE Txn whose compares carry all its conditions — existence, parent,
  * version, creation token, emptiness — so each is atomic and costs one round trip; the
@@ -16,10 +19,8 @@ import {
   abortReason,
   baseName,
   joinPath,
-  linkSignals,
   repeatPolicyOf,
   parentPath,
-  sleep,
   validateName,
   validatePath,
   type Capabilities,
@@ -28,7 +29,7 @@ import {
   type CreateOptions,
   type Driver,
   type GetResult,
-  type ManagedSession as CoreSession,
+  type ManagedSession,
   type NodeRef,
   type ReadOptions,
   type RepeatPolicy,
@@ -39,20 +40,13 @@ import {
   type WatchEvent,
   ListenerSet,
 } from '@coord/core';
-import type { IEvent, IKeyValue, IRequestOp, ITxnResponse } from 'etcd3';
+import type { IKeyValue, IRequestOp, ITxnResponse } from 'etcd3';
 import { Endpoints, Requests, type CallOptions } from './client.js';
 import { KeyCodec, type KeyRange } from './keys.js';
-import { LeaseKeeper } from './session.js';
-import { badVersion, checkData, checkToken } from './checks.js';
-import { openLease, randomLeaseId, revoke, ttlSecondsOf } from './lease.js';
-import { compareRange, countOf, firstKv, keysOf, listing, rangeKvs, type Compare } from './txn.js';
-import { WatchHub, type Accept } from './watches.js';
-
-/** How many of its own recent delete revisions the driver remembers (see #ownNodeCheck). */
-const RECENT_DELETES = 1024;
-
-/** A child watch counts creates and deletes of children, not data changes of children. */
-const CHILD_CHANGE = (event: IEvent): boolean => event.type === 'Delete' || event.kv.version === '1';
+import { SessionKeeper } from './session.js';
+import { badVersion, checkData, checkToken, parentFailure } from './checks.js';
+import { compareRange, countOf, firstKv, keysOf, listing, nodeChecks, parentChecks, parentRange, rangeKvs, type Compare } from './txn.js';
+import { CHILD_CHANGE, OwnDeletes, WatchHub, ownNodeCheck, type Accept } from './watches.js';
 
 /** A driver over an etcd v3 cluster. Open it with {@link EtcdDriver.open}. */
 export class EtcdDriver implements Driver {
@@ -62,29 +56,33 @@ export class EtcdDriver implements Driver {
   readonly #config: ConnectionConfig;
   readonly #keys: KeyCodec;
   readonly #requests: Requests;
-  readonly #watches: WatchHub<CoreSession>;
+  readonly #hub: WatchHub<ManagedSession>;
+  readonly #keeper: SessionKeeper;
   readonly #closer: AbortController;
   readonly #listeners = new ListenerSet<[SessionStateChange]>();
   readonly #label: string;
-  #keeper: LeaseKeeper;
-  /** The grant of the current session's lease, while in flight (close waits for it, to revoke it). */
-  #granting: Promise<void> | undefined;
-  /** Requests that close does not cancel: lease grants, whose lease close must revoke. */
-  readonly #grants: Requests;
+  /** This driver's deletes, which its node watches need not hold (see {@link ownNodeCheck}). */
+  readonly #deletes: OwnDeletes;
   /** createSequential calls per directory, applied in call order (ZooKeeper's FIFO order). */
   readonly #sequencers = new Map<string, Promise<unknown>>();
+  /** The newest revision any reply carried (see {@link EtcdDriver.#mine}). */
+  #lastRevision = 0n;
   #closed = false;
 
-  private constructor(endpoints: Endpoints, config: ConnectionConfig, requests: Requests, closer: AbortController, keeper: (driver: EtcdDriver) => LeaseKeeper) {
+  private constructor(endpoints: Endpoints, config: ConnectionConfig, requests: Requests, closer: AbortController) {
     this.#endpoints = endpoints;
     this.#config = config;
     this.#keys = new KeyCodec(config.namespace);
     this.#requests = requests;
-    this.#grants = new Requests(endpoints, labelOf(config), config.settings.operationTimeout, new AbortController().signal);
     this.#closer = closer;
     this.#label = labelOf(config);
-    this.#watches = new WatchHub<CoreSession>(endpoints);
-    this.#keeper = keeper(this);
+    this.#deletes = new OwnDeletes(this.#keys);
+    this.#hub = new WatchHub<ManagedSession>(endpoints);
+    const parts = { endpoints, requests, keys: this.#keys, hub: this.#hub, config, label: this.#label };
+    this.#keeper = new SessionKeeper(parts, {
+      onChange: (change) => this.#listeners.emit(change),
+      onEnded: (session) => this.#hub.settleOwner(session, 'session'),
+    });
   }
 
   /**
@@ -102,10 +100,9 @@ export class EtcdDriver implements Driver {
       const started = Date.now();
       const { connectTimeout } = config.settings;
       await endpoints.preferLeader(new Date(started + connectTimeout / 4));
-      const left = Math.max(1, connectTimeout - (Date.now() - started));
-      const keys = new KeyCodec(config.namespace);
-      const grant = await openLease(requests, keys, ttlSecondsOf(config), left);
-      return new EtcdDriver(endpoints, config, requests, closer, (driver) => driver.#keep(grant.id, grant.sentAt));
+      const driver = new EtcdDriver(endpoints, config, requests, closer);
+      await driver.#keeper.start(Math.max(1, connectTimeout - (Date.now() - started)));
+      return driver;
     } catch (error) {
       endpoints.close();
       throw error;
@@ -113,7 +110,7 @@ export class EtcdDriver implements Driver {
   }
 
   get session(): Session {
-    return this.#keeper.session;
+    return this.#keeper.current;
   }
 
   async create(path: string, data: Uint8Array, options: CreateOptions = {}): Promise<NodeRef> {
@@ -121,37 +118,37 @@ export class EtcdDriver implements Driver {
     if (path === '/') throw new CoordError('INVALID_ARGUMENT', `${this.#label}: cannot create the root`);
     checkData(data, path, this.#label);
     this.#checkOpen();
-    const keeper = options.ephemeral === true ? await this.#liveKeeper() : undefined;
+    const session = options.ephemeral === true ? await this.#keeper.whenGranted() : undefined;
     const own = this.#keys.nodeRange(path);
     const parent = parentPath(path);
-    const compare: Compare[] = [compareRange(own, 'Create', 'Equal', 0), ...this.#parentChecks(parent, options)];
-    const failure: IRequestOp[] = [keysOf(own), keysOf(this.#parentRange(parent))];
-    if (keeper !== undefined) {
+    const compare: Compare[] = [compareRange(own, 'Create', 'Equal', 0), ...parentChecks(this.#keys, parent, options)];
+    const failure: IRequestOp[] = [keysOf(own), keysOf(parentRange(this.#keys, parent))];
+    if (session !== undefined) {
       // An ephemeral node cannot have children (it would vanish under them), as on ZooKeeper.
       compare.push(compareRange(this.#keys.childrenRange(path), 'Create', 'Equal', 0));
       compare.push(compareRange(this.#keys.deeperRange(path), 'Create', 'Equal', 0));
       failure.push(countOf(this.#keys.childrenRange(path)), countOf(this.#keys.deeperRange(path)));
     }
-    const put = { key: this.#keys.plainKey(path), value: Buffer.from(data), ...(keeper ? { lease: keeper.leaseId } : {}) };
+    const put = { key: this.#keys.plainKey(path), value: Buffer.from(data), ...(session ? { lease: session.id } : {}) };
     const sentAfter = this.#lastRevision;
     let repeated = false;
-    const response = await this.#txn(`create ${path}`, 'always', keeper, (o, n) => {
+    const response = await this.#txn(`create ${path}`, 'always', session, (o, n) => {
       repeated = n > 0;
       return { compare, success: [{ request_put: put }], failure };
     });
-    const owner = keeper === undefined ? {} : { owner: keeper.leaseId };
+    const owner = session === undefined ? {} : { owner: session.id };
     if (response.succeeded) {
       return Object.freeze({ path, name: baseName(path), seq: 0n, token: BigInt(response.header.revision), ...owner });
     }
     const [existing, parentKv] = [firstKv(response, 0), firstKv(response, 1)];
     if (existing !== undefined) {
       // A repeat after a lost reply finds the node its first send made: adopt it.
-      if (repeated && existing.key.at(-1) !== 0 && this.#mine(existing, keeper, sentAfter)) {
+      if (repeated && existing.key.at(-1) !== 0 && this.#mine(existing, session, sentAfter)) {
         return Object.freeze({ path, name: baseName(path), seq: 0n, token: BigInt(existing.create_revision), ...owner });
       }
       throw new CoordError('NODE_EXISTS', `${this.#label}: ${path} exists`);
     }
-    this.#parentFailure(parent, parentKv, options);
+    parentFailure(this.#label, parent, parentKv, options);
     throw new CoordError('INVALID_ARGUMENT', `${this.#label}: ${path} has children, so it cannot be ephemeral`);
   }
 
@@ -177,11 +174,11 @@ export class EtcdDriver implements Driver {
 
   async #createSequential(dir: string, prefix: string, data: Uint8Array, options: CreateOptions): Promise<SequentialCreated> {
     this.#checkOpen();
-    const keeper = options.ephemeral === true ? await this.#liveKeeper() : undefined;
+    const session = options.ephemeral === true ? await this.#keeper.whenGranted() : undefined;
     // A random suffix makes the name unique, so a repeat after a lost reply knows its node.
     for (let collisions = 0; ; collisions += 1) {
       const path = validatePath(joinPath(dir, `${prefix}${randomBytes(8).toString('hex')}`));
-      const created = await this.#createSequentialOnce(dir, path, data, keeper, options);
+      const created = await this.#createSequentialOnce(dir, path, data, session, options);
       if (created !== undefined) return created;
       if (collisions >= 3) throw new CoordError('INTERNAL', `${this.#label}: cannot find a free sequential name in ${dir}`);
     }
@@ -191,19 +188,19 @@ export class EtcdDriver implements Driver {
     dir: string,
     path: string,
     data: Uint8Array,
-    keeper: LeaseKeeper | undefined,
+    session: ManagedSession | undefined,
     options: CreateOptions,
   ): Promise<SequentialCreated | undefined> {
     const own = this.#keys.nodeRange(path);
     const siblings = keysOf(this.#keys.childrenRange(dir));
-    const compare = [compareRange(own, 'Create', 'Equal', 0), ...this.#parentChecks(dir, options)];
-    const put = { key: this.#keys.sequentialKey(path), value: Buffer.from(data), ...(keeper ? { lease: keeper.leaseId } : {}) };
+    const compare = [compareRange(own, 'Create', 'Equal', 0), ...parentChecks(this.#keys, dir, options)];
+    const put = { key: this.#keys.sequentialKey(path), value: Buffer.from(data), ...(session ? { lease: session.id } : {}) };
     let repeated = false;
-    const response = await this.#txn(`create in ${dir}`, 'always', keeper, (o, n) => {
+    const response = await this.#txn(`create in ${dir}`, 'always', session, (o, n) => {
       repeated = n > 0;
-      return { compare, success: [{ request_put: put }, siblings], failure: [keysOf(own), siblings, keysOf(this.#parentRange(dir))] };
+      return { compare, success: [{ request_put: put }, siblings], failure: [keysOf(own), siblings, keysOf(parentRange(this.#keys, dir))] };
     });
-    const owner = keeper === undefined ? {} : { owner: keeper.leaseId };
+    const owner = session === undefined ? {} : { owner: session.id };
     const make = (revision: string, kvs: readonly IKeyValue[]): SequentialCreated => {
       const seq = BigInt(revision);
       const node: NodeRef = Object.freeze({ path, name: baseName(path), seq, token: seq, ...owner });
@@ -216,7 +213,7 @@ export class EtcdDriver implements Driver {
       // it), or — never in practice — by someone else (pick another name).
       return repeated ? make(existing.create_revision, rangeKvs(response, 1)) : undefined;
     }
-    this.#parentFailure(dir, firstKv(response, 2), options);
+    parentFailure(this.#label, dir, firstKv(response, 2), options);
     throw new CoordError('INTERNAL', `${this.#label}: create in ${dir} failed for no reason etcd reported`);
   }
 
@@ -224,7 +221,7 @@ export class EtcdDriver implements Driver {
     validatePath(path);
     this.#checkOpen();
     this.#checkSignal(options.signal, `get ${path}`);
-    const session = this.#keeper.session;
+    const session = this.#keeper.current;
     const own = this.#keys.nodeRange(path);
     const response = await this.#requests.run(
       `get ${path}`,
@@ -244,7 +241,7 @@ export class EtcdDriver implements Driver {
             ...(kv.lease !== '0' ? { owner: kv.lease } : {}),
           });
     if (options.watch !== true) return node === undefined ? {} : { node };
-    const changed = this.#watch(own, response.header.revision, this.#ownNodeCheck(session), session, options.signal, true);
+    const changed = this.#watch(own, response.header.revision, ownNodeCheck(session, this.#deletes, (s) => this.#keeper.confirm(s)), session, options.signal, true);
     return node === undefined ? { changed } : { node, changed };
   }
 
@@ -252,7 +249,7 @@ export class EtcdDriver implements Driver {
     validatePath(dir, 'directory');
     this.#checkOpen();
     this.#checkSignal(options.signal, `children of ${dir}`);
-    const session = this.#keeper.session;
+    const session = this.#keeper.current;
     const range = this.#keys.childrenRange(dir);
     const response = await this.#requests.run(
       `children of ${dir}`,
@@ -282,7 +279,7 @@ export class EtcdDriver implements Driver {
     let response: ITxnResponse | undefined;
     for (const key of [this.#keys.plainKey(path), this.#keys.sequentialKey(path)]) {
       response = await this.#txn(`set ${path}`, repeat, undefined, () => ({
-        compare: [...this.#nodeChecks(own, options), { key, target: 'Create', result: 'Greater', create_revision: '0' }],
+        compare: [...nodeChecks(own, options), { key, target: 'Create', result: 'Greater', create_revision: '0' }],
         success: [{ request_put: { key, value, ignore_lease: true } }, keysOf(own)],
         failure: [keysOf(own)],
       }));
@@ -309,12 +306,12 @@ export class EtcdDriver implements Driver {
     const children = this.#keys.childrenRange(path);
     const deeper = this.#keys.deeperRange(path);
     const repeat = repeatPolicyOf(options);
-    this.#deleting.set(path, (this.#deleting.get(path) ?? 0) + 1);
+    this.#deletes.begin(path);
     let response: ITxnResponse;
     try {
       response = await this.#txn(`delete ${path}`, repeat, undefined, () => ({
         compare: [
-          ...this.#nodeChecks(own, options),
+          ...nodeChecks(own, options),
           compareRange(children, 'Create', 'Equal', 0),
           compareRange(deeper, 'Create', 'Equal', 0),
         ],
@@ -322,13 +319,10 @@ export class EtcdDriver implements Driver {
         failure: [keysOf(own)],
       }));
     } finally {
-      const left = (this.#deleting.get(path) ?? 1) - 1;
-      if (left > 0) this.#deleting.set(path, left);
-      else this.#deleting.delete(path);
+      this.#deletes.end(path);
     }
     if (response.succeeded) {
-      this.#deletedAt.add(response.header.revision);
-      if (this.#deletedAt.size > RECENT_DELETES) this.#deletedAt.delete(this.#deletedAt.values().next().value as string);
+      this.#deletes.succeeded(response.header.revision);
       return true;
     }
     const existing = firstKv(response, 0);
@@ -348,131 +342,20 @@ export class EtcdDriver implements Driver {
     if (this.#closed) return;
     this.#closed = true;
     this.#closer.abort(new CoordError('CLOSED', `${this.#label}: driver is closed`));
-    const keeper = this.#keeper;
-    keeper.session.close();
-    keeper.stop();
-    this.#watches.close();
-    // Revoking the lease removes the session's ephemeral nodes at once for everyone else. A
-    // grant in flight is waited for first, so its lease cannot outlive the driver.
-    await this.#granting?.catch(() => undefined);
-    await revoke(this.#endpoints, keeper.leaseId, this.#config).catch(() => undefined);
+    // The keeper closes the session and stops renewing before it returns; its promise is the
+    // revocation of the lease (which removes the session's ephemeral nodes for everyone at
+    // once), awaited once the hub has settled every watch.
+    const revoked = this.#keeper.close();
+    this.#hub.close();
+    await revoked;
     this.#endpoints.close();
   }
 
   toJSON(): { name: string; url: string; member: string; session: string } {
-    return { name: this.name, url: this.#config.redacted, member: this.#endpoints.member, session: this.#keeper.session.id };
+    return { name: this.name, url: this.#config.redacted, member: this.#endpoints.member, session: this.#keeper.current.id };
   }
-
-  // ---- sessions -------------------------------------------------------------------------
-
-  /** A keeper for lease `id`: granted at `sentAt`, or pending (granted later by {@link #reopen}). */
-  #keep(id: string, sentAt?: number): LeaseKeeper {
-    const keeper = new LeaseKeeper(
-      this.#endpoints,
-      id,
-      ttlSecondsOf(this.#config),
-      { onChange: (change) => this.#listeners.emit(change), onLost: (session, why) => this.#sessionLost(session, why) },
-      sentAt,
-    );
-    if (sentAt !== undefined) this.#watchSessionKey(keeper.session);
-    return keeper;
-  }
-
-  /**
-   * Watches the session key: etcd deletes it only with the lease, so its deletion is etcd's
-   * word that the session is over — seen in the same notification as the deletion of the
-   * session's nodes, before anyone else could act on those (a keep-alive would tell up to a
-   * third of the TTL later). The watch starts "from now": etcd delivers events of such a
-   * watch at once, while a watch from an older revision waits for etcd's catch-up loop (up to
-   * 100 ms), too late to abort the holder before the next one is granted. A revocation in
-   * the moment between the put and the watch is still seen by the next keep-alive. A watch
-   * that ends otherwise (compaction) is armed again after a read.
-   */
-  #watchSessionKey(session: CoreSession): void {
-    const range = this.#keys.sessionKey(session.id);
-    const gone = (event: IEvent): boolean => {
-      if (event.type !== 'Delete') return false;
-      this.#sessionLost(session, 'server');
-      return true;
-    };
-    void this.#watches.arm(range, '0', gone, session).then(async (event) => {
-      if (event !== 'changed' || session.ended) return;
-      try {
-        const response = await this.#requests.run('read the session key', (client, o) => client.kv.range({ key: range.start }, o), 'always');
-        if (response.kvs.length === 0) this.#sessionLost(session, 'server');
-        else this.#watchSessionKey(session);
-      } catch {
-        // Unreachable: the keep-alives and the local deadline decide.
-      }
-    });
-  }
-
-  /**
-   * The current session's keeper, once etcd has granted its lease (a session opened after
-   * an expiry exists at once, but its lease is granted in the background).
-   * @throws CoordError `SESSION_EXPIRED` if that session ended meanwhile; `TIMEOUT`.
-   */
-  async #liveKeeper(): Promise<LeaseKeeper> {
-    const keeper = this.#keeper;
-    if (keeper.session.ended) throw abortReason(keeper.session.signal, `${this.#label}: session`);
-    if (keeper.isGranted) return keeper;
-    await this.#requests.run('wait for the session', () => keeper.ready, 'always');
-    return keeper;
-  }
-
-  #sessionLost(session: CoreSession, why: 'server' | 'deadline'): void {
-    const keeper = this.#keeper;
-    if (keeper.session !== session || session.ended) return;
-    session.expire(why === 'server' ? 'expired on etcd (its lease is gone)' : 'passed its local deadline without a renewal');
-    keeper.stop();
-    this.#watches.settleOwner(session, 'session');
-    // Given up locally while etcd may still hold it: revoke it, in case etcd can hear us (if
-    // it cannot, the lease expires there on its own).
-    if (why === 'deadline') void revoke(this.#endpoints, keeper.leaseId, this.#config).catch(() => undefined);
-    if (!this.#closed) this.#reopen();
-  }
-
-  /**
-   * Opens the next session: at once, under a lease id of our choosing, in state `suspended`
-   * (listeners hear of it, expired → connected, once granted); its lease is granted in the
-   * background, retried until etcd grants it, the session's
-   * local deadline passes first (then the next one takes over), or the driver closes. A
-   * grant in flight is not cancelled by close (etcd may grant it anyway): close waits for it
-   * and revokes the lease.
-   */
-  #reopen(): void {
-    const keeper = this.#keep(randomLeaseId());
-    this.#keeper = keeper;
-    const session = keeper.session;
-    const granting = (async (): Promise<void> => {
-      while (!this.#closed && !session.ended) {
-        try {
-          const grant = await openLease(this.#grants, this.#keys, ttlSecondsOf(this.#config), this.#config.settings.operationTimeout, session.id);
-          if (this.#closed || session.ended) {
-            await revoke(this.#endpoints, session.id, this.#config).catch(() => undefined);
-            return;
-          }
-          keeper.granted(grant.sentAt);
-          this.#watchSessionKey(session);
-          // Announced as the memory driver does: the switch from the expired session.
-          this.#listeners.emit({ session, previous: 'expired', state: 'connected' });
-          return;
-        } catch {
-          using stop = linkSignals(this.#closer.signal, session.signal);
-          await sleep(250, stop.signal).catch(() => undefined);
-        }
-      }
-    })();
-    this.#granting = granting;
-    void granting.finally(() => {
-      if (this.#granting === granting) this.#granting = undefined;
-    });
-  }
-
 
   // ---- requests -------------------------------------------------------------------------
-
-  #lastRevision = 0n;
 
   #seen(revision: string): void {
     const value = BigInt(revision);
@@ -486,7 +369,7 @@ export class EtcdDriver implements Driver {
   async #txn(
     what: string,
     repeat: RepeatPolicy,
-    keeper: LeaseKeeper | undefined,
+    session: ManagedSession | undefined,
     build: (o: CallOptions, n: number) => { compare: Compare[]; success: IRequestOp[]; failure: IRequestOp[] },
   ): Promise<ITxnResponse> {
     try {
@@ -494,98 +377,20 @@ export class EtcdDriver implements Driver {
       this.#seen(response.header.revision);
       return response;
     } catch (error) {
-      if (keeper !== undefined && error instanceof CoordError && error.code === 'SESSION_EXPIRED') {
-        this.#sessionLost(keeper.session, 'server');
-      }
+      if (session !== undefined && error instanceof CoordError && error.code === 'SESSION_EXPIRED') this.#keeper.leaseGone(session);
       throw error;
     }
   }
 
-  #watch(range: KeyRange, revision: string, accept: Accept, session: CoreSession, signal?: AbortSignal, prevKv = false): Promise<WatchEvent> {
+  #watch(range: KeyRange, revision: string, accept: Accept, session: ManagedSession, signal?: AbortSignal, prevKv = false): Promise<WatchEvent> {
     if (session.ended) return Promise.resolve('session');
-    return this.#watches.arm(range, (BigInt(revision) + 1n).toString(), accept, session, signal, prevKv);
-  }
-
-  /**
-   * A node watch fires on any change, except that the deletion of a node of this very
-   * session is held until the session is known to live: when etcd revokes the lease, the
-   * session must end (SESSION_EXPIRED) before its holder can read its node as gone (LOST).
-   * The session key's own deletion usually arrives a moment later in the same notification.
-   */
-  #ownNodeCheck(session: CoreSession): Accept {
-    return (event) => {
-      if (event.type !== 'Delete' || session.ended || event.prev_kv?.lease !== session.id) return true;
-      // Our own delete (in flight, or answered at this revision) needs no check: the common
-      // case of a release watched by another waiter of the same session.
-      if (this.#deletedAt.has(event.kv.mod_revision)) return true;
-      const path = this.#keys.decode(event.kv.key)?.path;
-      if (path !== undefined && this.#deleting.has(path)) return true;
-      return this.#confirmSession(session);
-    };
-  }
-
-  /** Paths this driver is deleting now (how many deletes of each are in flight). */
-  readonly #deleting = new Map<string, number>();
-  /** Revisions of this driver's recent successful deletes, oldest first. */
-  readonly #deletedAt = new Set<string>();
-
-  /** Resolves once the session has ended, or a read found its session key still there. */
-  #confirmSession(session: CoreSession): Promise<unknown> {
-    const key = this.#keys.sessionKey(session.id).start;
-    const read = this.#requests
-      .run('read the session key', (client, o) => client.kv.range({ key, count_only: true }, o), 'always', session.signal)
-      .then((response) => {
-        if (response.count === '0') this.#sessionLost(session, 'server');
-      });
-    let onEnd = (): void => undefined;
-    const ended = new Promise<void>((resolve) => {
-      onEnd = resolve;
-      session.signal.addEventListener('abort', onEnd, { once: true });
-    });
-    return Promise.race([read.catch(() => undefined), ended]).finally(() => session.signal.removeEventListener('abort', onEnd));
+    return this.#hub.arm(range, (BigInt(revision) + 1n).toString(), accept, session, signal, prevKv);
   }
 
   /** Whether a node found on a repeat is the one our first send made. */
-  #mine(kv: IKeyValue, keeper: LeaseKeeper | undefined, sentAfter: bigint): boolean {
-    if (keeper !== undefined) return kv.lease === keeper.leaseId;
+  #mine(kv: IKeyValue, session: ManagedSession | undefined, sentAfter: bigint): boolean {
+    if (session !== undefined) return kv.lease === session.id;
     return kv.lease === '0' && kv.version === '1' && BigInt(kv.create_revision) > sentAfter;
-  }
-
-  /**
-   * The parent's own range, read back when a create fails. The root is no node: its stand-in
-   * is a range no node can be in (names have no control characters), keeping the failure
-   * branch's shape the same for every path.
-   */
-  #parentRange(parent: string): KeyRange {
-    return this.#keys.nodeRange(parent === '/' ? '/\u0000' : parent);
-  }
-
-  /** The parent must exist (`requireParent`) and must not be ephemeral. The root always qualifies. */
-  #parentChecks(parent: string, options: CreateOptions): Compare[] {
-    if (parent === '/') return [];
-    const range = this.#keys.nodeRange(parent);
-    const checks = [compareRange(range, 'Lease', 'Equal', 0)];
-    if (options.requireParent === true) checks.push(compareRange(range, 'Create', 'Greater', 0));
-    return checks;
-  }
-
-  /** Throws the parent-related reason a create failed, if it was that. */
-  #parentFailure(parent: string, parentKv: IKeyValue | undefined, options: CreateOptions): void {
-    if (parent === '/') return;
-    if (parentKv === undefined && options.requireParent === true) {
-      throw new CoordError('NO_NODE', `${this.#label}: parent ${parent} does not exist`);
-    }
-    if (parentKv !== undefined && parentKv.lease !== '0') {
-      throw new CoordError('INVALID_ARGUMENT', `${this.#label}: ${parent} is ephemeral and cannot have children`);
-    }
-  }
-
-  /** The node exists and, if asked, is the one of `token` and at `version`. */
-  #nodeChecks(own: KeyRange, options: VersionOptions): Compare[] {
-    const checks = [compareRange(own, 'Create', 'Greater', 0)];
-    if (options.token !== undefined) checks.push(compareRange(own, 'Create', 'Equal', options.token));
-    if (options.version !== undefined) checks.push(compareRange(own, 'Version', 'Equal', options.version + 1));
-    return checks;
   }
 
   #checkOpen(): void {

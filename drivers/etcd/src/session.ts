@@ -1,200 +1,238 @@
 /**
- * A session on etcd: ONE lease, kept alive by this client over a LeaseKeepAlive stream.
- * Every ephemeral node of the session is a key attached to that lease, so a lock costs no
- * lease of its own (etcd3's `Lock` grants one per acquire).
+ * The etcd driver's session life cycle (docs/design.md D6; core's `session-keeper.ts` names
+ * the shape every driver's keeper has). A session is one lease (`lease.ts` grants it, keeps it
+ * alive and revokes it); the {@link SessionKeeper} opens the first one, ends a session on
+ * etcd's word or at its local deadline (`#lost`), opens the next one in the background, and
+ * revokes the current one on close.
  *
- * The session's local deadline is the **send** time of the last keep-alive etcd answered (a
- * monotonic clock) plus the TTL asked for (etcd grants at least that), minus core's safety
- * margin: etcd cannot expire the lease earlier than the keep-alive's arrival plus its TTL,
- * which is later. `etcd3`'s own
- * `lost` event is not used: it fires up to a TTL after the lease could be gone.
+ * **Expiry is terminal.** The next session exists at once, under a lease id the client picks,
+ * in state `suspended`; its lease is granted in the background and listeners hear
+ * `expired → connected` once etcd has granted it. Calls that need it wait for the grant.
  *
- * Keep-alives go every third of the TTL (as etcd's Go client does). A keep-alive answered
- * with TTL 0 means etcd already dropped the lease (revoked, or expired while we were cut
- * off): the session is over on the server's word. A broken stream suspends the session and
- * is reopened with backoff; the local deadline ends it if that takes too long.
+ * **A revoked lease is seen at once.** Each session puts a session key on its lease and
+ * watches it: etcd deletes it in the same revision as the session's nodes, so the keeper
+ * learns of a revocation in the same notification as everyone else, not at the next
+ * keep-alive.
  */
-import { ManagedSession, monotonicNow, type SessionStateChange } from '@coord/core';
-import type { Endpoints } from './client.js';
-import type { Etcd3, IDuplexStream, ILeaseKeepAliveRequest, ILeaseKeepAliveResponse } from 'etcd3';
+import { abortReason, linkSignals, retryUntilOpen, type Backoff, type ConnectionConfig, type ManagedSession, type SessionEvents } from '@coord/core';
+import type { IEvent } from 'etcd3';
+import { Requests, type Endpoints } from './client.js';
+import type { KeyCodec } from './keys.js';
+import { LeaseKeeper, openLease, randomLeaseId, revoke, ttlSecondsOf } from './lease.js';
+import type { WatchHub } from './watches.js';
 
-type KeepAliveStream = IDuplexStream<ILeaseKeepAliveRequest, ILeaseKeepAliveResponse>;
+/** A failed grant of the next session's lease is tried again after a fixed pause. */
+const REGRANT: Backoff = { firstMs: 250, maxMs: 250 };
 
-/** What the driver learns from a lease's keeper. */
-export interface LeaseHooks {
-  /** Every state transition of the session. */
-  onChange(change: SessionStateChange): void;
-  /** The session ended: on etcd's word (`server`) or by its local deadline (`deadline`). */
-  onLost(session: ManagedSession, why: 'server' | 'deadline'): void;
+/** What a {@link SessionKeeper} works with: the driver's client, key layout and watch hub. */
+export interface KeeperParts {
+  readonly endpoints: Endpoints;
+  /** The driver's requests (its close cancels them). */
+  readonly requests: Requests;
+  readonly keys: KeyCodec;
+  /** Where the session key's watch runs (the keeper arms it; the hub never calls back). */
+  readonly hub: WatchHub<ManagedSession>;
+  readonly config: ConnectionConfig;
+  /** How messages name the cluster. */
+  readonly label: string;
 }
 
-/** One lease and the keep-alive stream that renews it. */
-export class LeaseKeeper {
-  /** The session this lease is. Its id is the lease id in decimal. */
-  readonly session: ManagedSession;
-  readonly #endpoints: Endpoints;
-  readonly #hooks: LeaseHooks;
-  readonly #interval: number;
-  /** Send times of the keep-alives not answered yet, oldest first (etcd answers in order). */
-  #inFlight: number[] = [];
-  #stream: KeepAliveStream | undefined;
-  /** The member's client the stream runs on. */
-  #streamClient: Etcd3 | undefined;
-  #ticker: NodeJS.Timeout | undefined;
-  #retry: NodeJS.Timeout | undefined;
-  #backoff = 100;
-  #stopped = false;
+/** Opens, renews and replaces the etcd driver's sessions (one lease each). */
+export class SessionKeeper {
+  readonly #parts: KeeperParts;
+  readonly #events: SessionEvents;
+  /** Requests that close does not cancel: lease grants, whose lease close must revoke. */
+  readonly #grants: Requests;
+  /** Aborted by {@link SessionKeeper.close}: no session is opened after it. */
+  readonly #stop = new AbortController();
+  /** The current session's lease; set by {@link SessionKeeper.start}. */
+  #lease: LeaseKeeper | undefined;
+  /** The grant of the current session's lease, while in flight (close waits for it, to revoke it). */
+  #granting: Promise<void> | undefined;
+
+  constructor(parts: KeeperParts, events: SessionEvents) {
+    this.#parts = parts;
+    this.#events = events;
+    this.#grants = new Requests(parts.endpoints, parts.label, parts.config.settings.operationTimeout, new AbortController().signal);
+  }
+
+  /** The current session (after an expiry, the next one at once, `suspended` until granted). */
+  get current(): ManagedSession {
+    return this.#started().session;
+  }
 
   /**
-   * A session whose lease id the client chose (etcd grants a lease under a requested id), so
-   * the session exists — with its final id — before etcd has granted it: after an expiry the
-   * driver has a live next session at once, and recipes wait for its grant rather than fail.
-   * @param leaseId the lease id (decimal)
-   * @param ttlSeconds the TTL asked for (etcd may grant more, never less)
-   * @param sentAt monotonic send time of the grant request, if it is already granted;
-   *   otherwise the session starts `suspended` until {@link LeaseKeeper.granted}
+   * Opens the first session (a lease and its session key) within `timeout` ms.
+   * @throws CoordError `UNAVAILABLE` / `TIMEOUT` if no member answers in time, `AUTH_FAILED`
+   *   if the credentials are refused.
    */
-  constructor(endpoints: Endpoints, leaseId: string, ttlSeconds: number, hooks: LeaseHooks, sentAt?: number) {
-    this.#endpoints = endpoints;
-    this.#hooks = hooks;
-    this.session = new ManagedSession(leaseId, ttlSeconds * 1000, sentAt ?? monotonicNow(), (change) => this.#changed(change), (session) =>
-      hooks.onLost(session, 'deadline'),
-    );
-    this.#interval = Math.max(100, Math.floor((ttlSeconds * 1000) / 3));
-    this.ready = new Promise<void>((resolve, reject) => {
-      this.#ready = { resolve, reject };
+  async start(timeout: number): Promise<void> {
+    const { requests, keys, config } = this.#parts;
+    const grant = await openLease(requests, keys, ttlSecondsOf(config), timeout);
+    this.#lease = this.#keep(grant.id, grant.sentAt);
+  }
+
+  /**
+   * The current session, once etcd has granted its lease (a session opened after an expiry
+   * exists at once, but its lease is granted in the background).
+   * @throws CoordError `SESSION_EXPIRED` if that session ended meanwhile; `TIMEOUT`.
+   */
+  async whenGranted(): Promise<ManagedSession> {
+    const lease = this.#started();
+    const { session } = lease;
+    if (session.ended) throw abortReason(session.signal, `${this.#parts.label}: session`);
+    if (!lease.isGranted) await this.#parts.requests.run('wait for the session', () => lease.ready, 'always');
+    return session;
+  }
+
+  /** etcd refused a write with `session`'s lease because the lease is gone: it is over on etcd's word. */
+  leaseGone(session: ManagedSession): void {
+    this.#lost(session, 'server');
+  }
+
+  /**
+   * Resolves once `session` has ended, or a read found its session key still there (a node
+   * watch holds the deletion of the session's own node until then, see `watches.ts`).
+   */
+  confirm(session: ManagedSession): Promise<unknown> {
+    const key = this.#parts.keys.sessionKey(session.id).start;
+    const read = this.#parts.requests
+      .run('read the session key', (client, o) => client.kv.range({ key, count_only: true }, o), 'always', session.signal)
+      .then((response) => {
+        if (response.count === '0') this.#lost(session, 'server');
+      });
+    let onEnd = (): void => undefined;
+    const ended = new Promise<void>((resolve) => {
+      onEnd = resolve;
+      session.signal.addEventListener('abort', onEnd, { once: true });
     });
-    this.ready.catch(() => undefined);
-    if (sentAt !== undefined) {
-      this.granted(sentAt);
-    } else {
-      // Quietly: the driver announces the new session once granted (expired → connected).
-      this.#quiet = true;
-      this.session.suspend();
-      this.#quiet = false;
-    }
+    return Promise.race([read.catch(() => undefined), ended]).finally(() => session.signal.removeEventListener('abort', onEnd));
   }
 
-  /** Settles when etcd has granted the lease; rejects if the session ends first. */
-  readonly ready: Promise<void>;
-  #ready: { resolve(): void; reject(reason: unknown): void } | undefined;
-  #quiet = false;
-
-  /** Whether etcd has granted the lease. */
-  get isGranted(): boolean {
-    return this.#ready === undefined;
+  /**
+   * Closes the current session and stops renewing it at once (before the promise is
+   * returned, so the driver can close its hub next); the promise settles once the lease is
+   * revoked — removing the session's ephemeral nodes for everyone else at once. A grant in
+   * flight is waited for first, so its lease cannot outlive the driver.
+   */
+  close(): Promise<void> {
+    if (this.#stop.signal.aborted) return Promise.resolve();
+    this.#stop.abort(new Error('the session keeper is closed'));
+    const lease = this.#lease;
+    if (lease === undefined) return Promise.resolve();
+    lease.session.close();
+    lease.stop();
+    this.#events.onEnded(lease.session);
+    return this.#revoke(lease);
   }
 
-  /** etcd granted the lease with a request sent at monotonic time `sentAt`: start renewing. */
-  granted(sentAt: number): void {
-    const ready = this.#ready;
-    if (ready === undefined || this.#stopped) return;
-    this.#ready = undefined;
-    this.session.renewed(sentAt);
-    // Quietly: the driver announces a session granted late itself (expired → connected).
-    this.#quiet = true;
-    this.session.resume();
-    this.#quiet = false;
-    this.#open();
-    ready.resolve();
+  async #revoke(lease: LeaseKeeper): Promise<void> {
+    await this.#granting?.catch(() => undefined);
+    await revoke(this.#parts.endpoints, lease.leaseId, this.#parts.config).catch(() => undefined);
   }
 
-  #changed(change: SessionStateChange): void {
-    if (!this.#quiet) this.#hooks.onChange(change);
+  #started(): LeaseKeeper {
+    if (this.#lease === undefined) throw new Error(`${this.#parts.label}: the session keeper has not started`);
+    return this.#lease;
   }
 
-  /** The lease id as etcd takes it in requests. */
-  get leaseId(): string {
-    return this.session.id;
-  }
-
-  /** Stops renewing (the session ended or the driver closes). Idempotent. */
-  stop(): void {
-    if (this.#stopped) return;
-    this.#stopped = true;
-    this.#ready?.reject(this.session.signal.reason ?? new Error('stopped'));
-    this.#ready = undefined;
-    this.#teardown();
-    if (this.#retry !== undefined) clearTimeout(this.#retry);
-    this.#retry = undefined;
-  }
-
-  #open(): void {
-    if (this.#stopped) return;
-    const client = this.#endpoints.current;
-    client.leaseClient.leaseKeepAlive().then(
-      (stream) => this.#attach(stream, client),
-      () => {
-        this.#endpoints.failed(client);
-        this.#broken(undefined);
-      },
+  /** A keeper for lease `id`: granted at `sentAt`, or pending (granted later by {@link #reopen}). */
+  #keep(id: string, sentAt?: number): LeaseKeeper {
+    const lease = new LeaseKeeper(
+      this.#parts.endpoints,
+      id,
+      ttlSecondsOf(this.#parts.config),
+      { onChange: (change) => this.#events.onChange(change), onLost: (session, why) => this.#lost(session, why) },
+      sentAt,
     );
+    if (sentAt !== undefined) this.#watchSessionKey(lease.session);
+    return lease;
   }
 
-  #attach(stream: KeepAliveStream, client: Etcd3): void {
-    if (this.#stopped) {
-      stream.cancel();
+  /** The one place a session ends: on etcd's word (`server`) or by its local deadline. */
+  #lost(session: ManagedSession, why: 'server' | 'deadline'): void {
+    const lease = this.#lease;
+    if (lease === undefined || lease.session !== session || session.ended) return;
+    session.expire(why === 'server' ? 'expired on etcd (its lease is gone)' : 'passed its local deadline without a renewal');
+    lease.stop();
+    this.#events.onEnded(session);
+    // Given up locally while etcd may still hold it: revoke it, in case etcd can hear us (if
+    // it cannot, the lease expires there on its own).
+    if (why === 'deadline') void revoke(this.#parts.endpoints, lease.leaseId, this.#parts.config).catch(() => undefined);
+    if (!this.#stop.signal.aborted) this.#reopen();
+  }
+
+  /**
+   * Opens the next session: at once, under a lease id of our choosing, in state `suspended`
+   * (listeners hear of it, expired → connected, once granted); its lease is granted in the
+   * background (see {@link #grant}).
+   */
+  #reopen(): void {
+    const lease = this.#keep(randomLeaseId());
+    this.#lease = lease;
+    const granting = this.#grant(lease);
+    this.#granting = granting;
+    void granting.finally(() => {
+      if (this.#granting === granting) this.#granting = undefined;
+    });
+  }
+
+  /**
+   * Grants `lease`, retried until etcd grants it, the session's local deadline passes first
+   * (then the next one takes over), or the keeper closes. A grant in flight is not cancelled
+   * by close (etcd may grant it anyway): one that lands after is revoked, and close waits.
+   */
+  async #grant(lease: LeaseKeeper): Promise<void> {
+    const { session } = lease;
+    const { endpoints, keys, config } = this.#parts;
+    using stop = linkSignals(this.#stop.signal, session.signal);
+    let discarded: Promise<void> | undefined;
+    const open = (): ReturnType<typeof openLease> => openLease(this.#grants, keys, ttlSecondsOf(config), config.settings.operationTimeout, session.id);
+    const discard = (): void => {
+      discarded = revoke(endpoints, session.id, config).catch(() => undefined);
+    };
+    let sentAt: number;
+    try {
+      ({ sentAt } = await retryUntilOpen(open, stop.signal, REGRANT, discard));
+    } catch {
+      await discarded;
       return;
     }
-    this.#stream = stream;
-    this.#streamClient = client;
-    this.#inFlight = [];
-    stream.on('data', (response: ILeaseKeepAliveResponse) => this.#answered(response));
-    stream.on('error', () => this.#broken(stream));
-    stream.on('end', () => this.#broken(stream));
-    this.#send();
-    this.#ticker = setInterval(() => this.#send(), this.#interval);
+    // Closed in the moment since: close revokes this lease (it waits for this grant).
+    if (stop.signal.aborted) return;
+    lease.granted(sentAt);
+    this.#watchSessionKey(session);
+    // Announced as the memory driver does: the switch from the expired session.
+    this.#events.onChange({ session, previous: 'expired', state: 'connected' });
   }
 
-  #send(): void {
-    const stream = this.#stream;
-    if (stream === undefined || this.#stopped) return;
-    // Keep-alives unanswered for a whole interval: the stream is stuck on a silent
-    // connection. Start another (gRPC's pings close the dead connection meanwhile).
-    const oldest = this.#inFlight[0];
-    if (oldest !== undefined && monotonicNow() - oldest > this.#interval * 1.5) {
-      this.#broken(stream);
-      return;
-    }
-    this.#inFlight.push(monotonicNow());
-    stream.write({ ID: this.leaseId });
-  }
-
-  #answered(response: ILeaseKeepAliveResponse): void {
-    const sentAt = this.#inFlight.shift();
-    if (this.#stopped) return;
-    if (response.TTL === '0' || Number(response.TTL) <= 0) {
-      this.#hooks.onLost(this.session, 'server');
-      return;
-    }
-    this.#backoff = 100;
-    if (sentAt !== undefined) this.session.renewed(sentAt);
-    this.session.resume();
-  }
-
-  #broken(stream: KeepAliveStream | undefined): void {
-    if (stream !== undefined && stream !== this.#stream) return; // an old stream's late event
-    this.#teardown();
-    if (this.#stopped) return;
-    if (stream !== undefined && this.#streamClient !== undefined) this.#endpoints.failed(this.#streamClient);
-    this.session.suspend();
-    this.#retry = setTimeout(() => {
-      this.#retry = undefined;
-      this.#open();
-    }, this.#backoff);
-    this.#backoff = Math.min(this.#backoff * 2, this.#interval);
-  }
-
-  #teardown(): void {
-    if (this.#ticker !== undefined) clearInterval(this.#ticker);
-    this.#ticker = undefined;
-    const stream = this.#stream;
-    this.#stream = undefined;
-    this.#inFlight = [];
-    if (stream !== undefined) {
-      (stream as unknown as NodeJS.EventEmitter).removeAllListeners();
-      stream.on('error', () => undefined); // a cancelled stream reports CANCELLED: expected
-      stream.cancel();
-    }
+  /**
+   * Watches the session key: etcd deletes it only with the lease, so its deletion is etcd's
+   * word that the session is over — seen in the same notification as the deletion of the
+   * session's nodes, before anyone else could act on those (a keep-alive would tell up to a
+   * third of the TTL later). The watch starts "from now": etcd delivers events of such a
+   * watch at once, while a watch from an older revision waits for etcd's catch-up loop (up to
+   * 100 ms), too late to abort the holder before the next one is granted. A revocation in
+   * the moment between the put and the watch is still seen by the next keep-alive. A watch
+   * that ends otherwise (compaction) is armed again after a read.
+   */
+  #watchSessionKey(session: ManagedSession): void {
+    const { keys, hub, requests } = this.#parts;
+    const range = keys.sessionKey(session.id);
+    const gone = (event: IEvent): boolean => {
+      if (event.type !== 'Delete') return false;
+      this.#lost(session, 'server');
+      return true;
+    };
+    void hub.arm(range, '0', gone, session).then(async (event) => {
+      if (event !== 'changed' || session.ended) return;
+      try {
+        const response = await requests.run('read the session key', (client, o) => client.kv.range({ key: range.start }, o), 'always');
+        if (response.kvs.length === 0) this.#lost(session, 'server');
+        else this.#watchSessionKey(session);
+      } catch {
+        // Unreachable: the keep-alives and the local deadline decide.
+      }
+    });
   }
 }

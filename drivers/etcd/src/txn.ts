@@ -5,7 +5,7 @@
  * "the node's own range has create revision 0" means "no node at this path, plain or
  * sequential", and "the children range has create revision 0" means "no children".
  */
-import type { NodeRef } from '@coord/core';
+import type { CreateOptions, NodeRef, VersionOptions } from '@coord/core';
 import type { ICompare, IKeyValue, IRangeRequest, IRequestOp, ITxnResponse } from 'etcd3';
 import type { KeyCodec, KeyRange } from './keys.js';
 
@@ -67,4 +67,30 @@ export function firstKv(response: ITxnResponse, index: number): IKeyValue | unde
 /** The keys the range op at `index` of a Txn response returned. */
 export function rangeKvs(response: ITxnResponse, index: number): readonly IKeyValue[] {
   return response.responses[index]?.response_range?.kvs ?? [];
+}
+
+/**
+ * The parent's own range, read back when a create fails. The root is no node: its stand-in
+ * is a range no node can be in (names have no control characters), keeping the failure
+ * branch's shape the same for every path.
+ */
+export function parentRange(keys: KeyCodec, parent: string): KeyRange {
+  return keys.nodeRange(parent === '/' ? '/\u0000' : parent);
+}
+
+/** The parent must exist (`requireParent`) and must not be ephemeral. The root always qualifies. */
+export function parentChecks(keys: KeyCodec, parent: string, options: CreateOptions): Compare[] {
+  if (parent === '/') return [];
+  const range = keys.nodeRange(parent);
+  const checks = [compareRange(range, 'Lease', 'Equal', 0)];
+  if (options.requireParent === true) checks.push(compareRange(range, 'Create', 'Greater', 0));
+  return checks;
+}
+
+/** The node exists and, if asked, is the one of `token` and at `version`. */
+export function nodeChecks(own: KeyRange, options: VersionOptions): Compare[] {
+  const checks = [compareRange(own, 'Create', 'Greater', 0)];
+  if (options.token !== undefined) checks.push(compareRange(own, 'Create', 'Equal', options.token));
+  if (options.version !== undefined) checks.push(compareRange(own, 'Version', 'Equal', options.version + 1));
+  return checks;
 }

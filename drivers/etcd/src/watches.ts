@@ -11,19 +11,84 @@
  * compacted that revision away, the watch cannot be resumed; it fires `changed` and the
  * caller's re-read (docs/design.md R2) finds out what happened.
  */
-import { oneShotWatch, type OneShotWatch, type WatchEvent } from '@coord/core';
+import { oneShotWatch, type ManagedSession, type OneShotWatch, type WatchEvent } from '@coord/core';
 import type { Etcd3, IDuplexStream, IEvent, IWatchRequest, IWatchResponse } from 'etcd3';
 import type { Endpoints } from './client.js';
-import type { KeyRange } from './keys.js';
+import type { KeyCodec, KeyRange } from './keys.js';
+
+/** How many of its own recent delete revisions the driver remembers (see {@link OwnDeletes}). */
+const RECENT_DELETES = 1024;
 
 type WatchStream = IDuplexStream<IWatchRequest, IWatchResponse>;
 
 /**
  * Which events fire a watch: `true` fires it, `false` ignores the event, and a promise fires
- * it once settled — the driver's way to hold an event until it has checked something (that
- * the session still lives, before reporting its own node gone).
+ * it once settled — the way to hold an event until something is checked (that the session
+ * still lives, before reporting its own node gone: {@link ownNodeCheck}). An accept is the
+ * watch's own filter; the hub calls nothing else of its caller's.
  */
 export type Accept = (event: IEvent) => boolean | Promise<unknown>;
+
+/** A child watch counts creates and deletes of children, not data changes of children. */
+export const CHILD_CHANGE: Accept = (event) => event.type === 'Delete' || event.kv.version === '1';
+
+/**
+ * The driver's own deletes: in flight (by path) and recently answered (by revision). A node
+ * watch that sees one of them needs no session check ({@link ownNodeCheck}).
+ */
+export class OwnDeletes {
+  readonly #keys: KeyCodec;
+  /** Paths being deleted now (how many deletes of each are in flight). */
+  readonly #inFlight = new Map<string, number>();
+  /** Revisions of recent successful deletes, oldest first. */
+  readonly #answered = new Set<string>();
+
+  constructor(keys: KeyCodec) {
+    this.#keys = keys;
+  }
+
+  /** A delete of `path` is sent. */
+  begin(path: string): void {
+    this.#inFlight.set(path, (this.#inFlight.get(path) ?? 0) + 1);
+  }
+
+  /** A delete of `path` is answered (or failed). */
+  end(path: string): void {
+    const left = (this.#inFlight.get(path) ?? 1) - 1;
+    if (left > 0) this.#inFlight.set(path, left);
+    else this.#inFlight.delete(path);
+  }
+
+  /** A delete succeeded at `revision`. */
+  succeeded(revision: string): void {
+    this.#answered.add(revision);
+    if (this.#answered.size > RECENT_DELETES) this.#answered.delete(this.#answered.values().next().value as string);
+  }
+
+  /** Whether a delete event is one of ours. */
+  covers(event: IEvent): boolean {
+    if (this.#answered.has(event.kv.mod_revision)) return true;
+    const path = this.#keys.decode(event.kv.key)?.path;
+    return path !== undefined && this.#inFlight.has(path);
+  }
+}
+
+/**
+ * A node watch fires on any change, except that the deletion of a node of this very
+ * session is held until the session is known to live (`confirm`, the session keeper's read of
+ * its session key): when etcd revokes the lease, the session must end (SESSION_EXPIRED)
+ * before its holder can read its node as gone (LOST). The session key's own deletion usually
+ * arrives a moment later in the same notification. Our own delete (in flight, or answered at
+ * this revision) needs no check: the common case of a release watched by another waiter of
+ * the same session.
+ */
+export function ownNodeCheck(session: ManagedSession, deletes: OwnDeletes, confirm: (session: ManagedSession) => Promise<unknown>): Accept {
+  return (event) => {
+    if (event.type !== 'Delete' || session.ended || event.prev_kv?.lease !== session.id) return true;
+    if (deletes.covers(event)) return true;
+    return confirm(session);
+  };
+}
 
 /** A watch the hub keeps until it fires, is cancelled, or its session ends. */
 interface Armed<S> {
@@ -41,7 +106,10 @@ interface Armed<S> {
   readonly watch: OneShotWatch;
 }
 
-/** The watch stream of one driver. */
+/**
+ * The watch stream of one driver. It depends on the client ({@link Endpoints}) only: the
+ * driver and the session keeper arm watches on it, and it never calls back into either.
+ */
 export class WatchHub<S> {
   readonly #endpoints: Endpoints;
   readonly #armed = new Set<Armed<S>>();
