@@ -18,6 +18,8 @@ import {
   CoordError,
   abortReason,
   baseName,
+  checkNodeData,
+  checkNodeToken,
   joinPath,
   repeatPolicyOf,
   parentPath,
@@ -42,9 +44,9 @@ import {
 } from '@coord/core';
 import type { IKeyValue, IRequestOp, ITxnResponse } from 'etcd3';
 import { Endpoints, Requests, type CallOptions } from './client.js';
-import { KeyCodec, type KeyRange } from './keys.js';
+import { KeyLayout, type KeyRange } from './keys.js';
 import { SessionKeeper } from './session.js';
-import { badVersion, checkData, checkToken, parentFailure } from './checks.js';
+import { badVersion, parentFailure } from './checks.js';
 import { compareRange, countOf, firstKv, keysOf, listing, nodeChecks, parentChecks, parentRange, rangeKvs, type Compare } from './txn.js';
 import { CHILD_CHANGE, OwnDeletes, WatchHub, ownNodeCheck, type Accept } from './watches.js';
 
@@ -54,7 +56,7 @@ export class EtcdDriver implements Driver {
   readonly capabilities: Capabilities = Object.freeze({ linearizable: true, tokensSurviveFailover: true });
   readonly #endpoints: Endpoints;
   readonly #config: ConnectionConfig;
-  readonly #keys: KeyCodec;
+  readonly #keys: KeyLayout;
   readonly #requests: Requests;
   readonly #hub: WatchHub<ManagedSession>;
   readonly #keeper: SessionKeeper;
@@ -72,7 +74,7 @@ export class EtcdDriver implements Driver {
   private constructor(endpoints: Endpoints, config: ConnectionConfig, requests: Requests, closer: AbortController) {
     this.#endpoints = endpoints;
     this.#config = config;
-    this.#keys = new KeyCodec(config.namespace);
+    this.#keys = new KeyLayout(config.namespace);
     this.#requests = requests;
     this.#closer = closer;
     this.#label = labelOf(config);
@@ -116,7 +118,7 @@ export class EtcdDriver implements Driver {
   async create(path: string, data: Uint8Array, options: CreateOptions = {}): Promise<NodeRef> {
     validatePath(path);
     if (path === '/') throw new CoordError('INVALID_ARGUMENT', `${this.#label}: cannot create the root`);
-    checkData(data, path, this.#label);
+    checkNodeData(data, path, this.#label);
     this.#checkOpen();
     const session = options.ephemeral === true ? await this.#keeper.whenGranted() : undefined;
     const own = this.#keys.nodeRange(path);
@@ -155,7 +157,7 @@ export class EtcdDriver implements Driver {
   async createSequential(dir: string, prefix: string, data: Uint8Array, options: CreateOptions = {}): Promise<SequentialCreated> {
     validatePath(dir, 'directory');
     if (prefix !== '') validateName(prefix, 'prefix');
-    checkData(data, joinPath(dir, `${prefix}…`), this.#label);
+    checkNodeData(data, joinPath(dir, `${prefix}…`), this.#label);
     this.#checkOpen();
     // etcd serves concurrent requests of one client in any order; queue the creates of one
     // directory so they get their sequence in call order, as on ZooKeeper.
@@ -265,8 +267,8 @@ export class EtcdDriver implements Driver {
 
   async set(path: string, data: Uint8Array, options: VersionOptions = {}): Promise<number> {
     validatePath(path);
-    checkData(data, path, this.#label);
-    checkToken(options.token, path, this.#label);
+    checkNodeData(data, path, this.#label);
+    checkNodeToken(options.token, path, this.#label);
     this.#checkOpen();
     if (path === '/') throw new CoordError('NO_NODE', `${this.#label}: ${path} does not exist`);
     const own = this.#keys.nodeRange(path);
@@ -299,7 +301,7 @@ export class EtcdDriver implements Driver {
 
   async delete(path: string, options: VersionOptions = {}): Promise<boolean> {
     validatePath(path);
-    checkToken(options.token, path, this.#label);
+    checkNodeToken(options.token, path, this.#label);
     this.#checkOpen();
     if (path === '/') return false;
     const own = this.#keys.nodeRange(path);

@@ -11,7 +11,7 @@ import { CoordError, type ConnectionConfig } from '@coord/core';
 import { EtcdDriver } from './driver.js';
 
 export { EtcdDriver } from './driver.js';
-export { KeyCodec, type KeyRange } from './keys.js';
+export { KeyLayout, type KeyRange } from './keys.js';
 export { classify, toCoordError, type Failure } from './errors.js';
 
 /**

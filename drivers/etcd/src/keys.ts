@@ -11,7 +11,7 @@
  * - The **deeper descendants** of `/a/b` are the keys starting with `<ns>/a/b/`: with the
  *   children, two ranges cover the whole subtree (for `NOT_EMPTY` and "an ephemeral node
  *   cannot have children", compared inside the Txn that writes).
- * - The session key `<ns>\x01<lease id>` (see {@link KeyCodec.sessionKey}) is in none of these.
+ * - The session key `<ns>\x01<lease id>` (see {@link KeyLayout.sessionKey}) is in none of these.
  * - A path's **own range** `[K, K\x01)` holds at most its plain key `K` and its sequential
  *   key `K\x00`, because names never contain control characters (core's `validatePath`).
  *   Reads, deletes and compares work on that range, so they need not know which kind of node
@@ -29,7 +29,7 @@ export interface KeyRange {
 const NUL = 0x00;
 
 /** The key codec of one namespace (the URL's prefix, e.g. `/app`, or `''`). */
-export class KeyCodec {
+export class KeyLayout {
   readonly #base: string;
 
   constructor(namespace: string) {

@@ -22,7 +22,7 @@ import { randomBytes } from 'node:crypto';
 import { CoordError, ManagedSession, monotonicNow, type ConnectionConfig, type SessionStateChange } from '@coord/core';
 import type { Etcd3, IDuplexStream, ILeaseKeepAliveRequest, ILeaseKeepAliveResponse } from 'etcd3';
 import type { Endpoints, Requests } from './client.js';
-import type { KeyCodec } from './keys.js';
+import type { KeyLayout } from './keys.js';
 
 /** A lease etcd granted. */
 export interface Grant {
@@ -33,12 +33,12 @@ export interface Grant {
 
 /**
  * Grants lease `id` (client-chosen, see {@link LeaseKeeper}) and puts the session key on it
- * (see {@link KeyCodec.sessionKey}). A repeat after a lost reply finds the lease already
+ * (see {@link KeyLayout.sessionKey}). A repeat after a lost reply finds the lease already
  * granted: that is ours, and the deadline counts from the first send (the earliest etcd can
  * have started it). A fresh id that collides with another client's lease is refused with
  * `NODE_EXISTS`, and the caller picks another.
  */
-export async function openLease(requests: Requests, keys: KeyCodec, ttlSeconds: number, timeout: number, id = randomLeaseId()): Promise<Grant> {
+export async function openLease(requests: Requests, keys: KeyLayout, ttlSeconds: number, timeout: number, id = randomLeaseId()): Promise<Grant> {
   const started = Date.now();
   let sentAt: number | undefined;
   await requests.run(

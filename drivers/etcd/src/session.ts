@@ -17,7 +17,7 @@
 import { abortReason, linkSignals, retryUntilOpen, type Backoff, type ConnectionConfig, type ManagedSession, type SessionEvents } from '@coord/core';
 import type { IEvent } from 'etcd3';
 import { Requests, type Endpoints } from './client.js';
-import type { KeyCodec } from './keys.js';
+import type { KeyLayout } from './keys.js';
 import { LeaseKeeper, openLease, randomLeaseId, revoke, ttlSecondsOf } from './lease.js';
 import type { WatchHub } from './watches.js';
 
@@ -29,7 +29,7 @@ export interface KeeperParts {
   readonly endpoints: Endpoints;
   /** The driver's requests (its close cancels them). */
   readonly requests: Requests;
-  readonly keys: KeyCodec;
+  readonly keys: KeyLayout;
   /** Where the session key's watch runs (the keeper arms it; the hub never calls back). */
   readonly hub: WatchHub<ManagedSession>;
   readonly config: ConnectionConfig;

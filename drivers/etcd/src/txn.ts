@@ -7,7 +7,7 @@
  */
 import type { CreateOptions, NodeRef, VersionOptions } from '@coord/core';
 import type { ICompare, IKeyValue, IRangeRequest, IRequestOp, ITxnResponse } from 'etcd3';
-import type { KeyCodec, KeyRange } from './keys.js';
+import type { KeyLayout, KeyRange } from './keys.js';
 
 /** `ICompare` with the fields etcd3's typings leave out (the proto has them). */
 export type Compare = ICompare & { readonly range_end?: Buffer; readonly lease?: string };
@@ -37,7 +37,7 @@ export function countOf(range: KeyRange): IRequestOp {
 }
 
 /** A node as listed: sequential nodes carry their create revision as seq and token. */
-export function listed(codec: KeyCodec, kv: IKeyValue): NodeRef | undefined {
+export function listed(codec: KeyLayout, kv: IKeyValue): NodeRef | undefined {
   const decoded = codec.decode(kv.key);
   if (decoded === undefined) return undefined;
   const { path, sequential } = decoded;
@@ -47,7 +47,7 @@ export function listed(codec: KeyCodec, kv: IKeyValue): NodeRef | undefined {
 }
 
 /** A directory listing: sequential children by seq, then plain ones by name (as ZooKeeper's recipes expect). */
-export function listing(codec: KeyCodec, kvs: readonly IKeyValue[]): NodeRef[] {
+export function listing(codec: KeyLayout, kvs: readonly IKeyValue[]): NodeRef[] {
   const sequential: NodeRef[] = [];
   const plain: NodeRef[] = [];
   for (const kv of kvs) {
@@ -74,12 +74,12 @@ export function rangeKvs(response: ITxnResponse, index: number): readonly IKeyVa
  * is a range no node can be in (names have no control characters), keeping the failure
  * branch's shape the same for every path.
  */
-export function parentRange(keys: KeyCodec, parent: string): KeyRange {
+export function parentRange(keys: KeyLayout, parent: string): KeyRange {
   return keys.nodeRange(parent === '/' ? '/\u0000' : parent);
 }
 
 /** The parent must exist (`requireParent`) and must not be ephemeral. The root always qualifies. */
-export function parentChecks(keys: KeyCodec, parent: string, options: CreateOptions): Compare[] {
+export function parentChecks(keys: KeyLayout, parent: string, options: CreateOptions): Compare[] {
   if (parent === '/') return [];
   const range = keys.nodeRange(parent);
   const checks = [compareRange(range, 'Lease', 'Equal', 0)];

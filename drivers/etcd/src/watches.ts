@@ -14,7 +14,7 @@
 import { oneShotWatch, type ManagedSession, type OneShotWatch, type WatchEvent } from '@coord/core';
 import type { Etcd3, IDuplexStream, IEvent, IWatchRequest, IWatchResponse } from 'etcd3';
 import type { Endpoints } from './client.js';
-import type { KeyCodec, KeyRange } from './keys.js';
+import type { KeyLayout, KeyRange } from './keys.js';
 
 /** How many of its own recent delete revisions the driver remembers (see {@link OwnDeletes}). */
 const RECENT_DELETES = 1024;
@@ -37,13 +37,13 @@ export const CHILD_CHANGE: Accept = (event) => event.type === 'Delete' || event.
  * watch that sees one of them needs no session check ({@link ownNodeCheck}).
  */
 export class OwnDeletes {
-  readonly #keys: KeyCodec;
+  readonly #keys: KeyLayout;
   /** Paths being deleted now (how many deletes of each are in flight). */
   readonly #inFlight = new Map<string, number>();
   /** Revisions of recent successful deletes, oldest first. */
   readonly #answered = new Set<string>();
 
-  constructor(keys: KeyCodec) {
+  constructor(keys: KeyLayout) {
     this.#keys = keys;
   }
 

@@ -1,11 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
-import { KeyCodec } from '../src/keys.js';
+import { KeyLayout } from '../src/keys.js';
 
 const inRange = (key: Buffer, range: { start: Buffer; end: Buffer }): boolean =>
   Buffer.compare(key, range.start) >= 0 && Buffer.compare(key, range.end) < 0;
 
-describe('KeyCodec', () => {
-  const codec = new KeyCodec('/app');
+describe('KeyLayout', () => {
+  const codec = new KeyLayout('/app');
 
   it('encodes a node under its parent with a NUL separator, sequential nodes with a trailing NUL', () => {
     expect(codec.plainKey('/a/b/c').toString()).toBe('/app/a/b\u0000c');
@@ -52,13 +52,13 @@ describe('KeyCodec', () => {
     const session = codec.sessionKey('7').start;
     expect(inRange(session, codec.childrenRange('/'))).toBe(false);
     expect(inRange(session, codec.deeperRange('/'))).toBe(false);
-    const other = new KeyCodec('/app2');
+    const other = new KeyLayout('/app2');
     expect(inRange(other.plainKey('/x'), codec.childrenRange('/'))).toBe(false);
     expect(inRange(other.plainKey('/x/y'), codec.deeperRange('/'))).toBe(false);
   });
 
   it('works without a namespace', () => {
-    const bare = new KeyCodec('');
+    const bare = new KeyLayout('');
     expect(bare.plainKey('/x').toString()).toBe('\u0000x');
     expect(bare.decode(bare.plainKey('/x/y'))).toEqual({ path: '/x/y', sequential: false });
     expect(inRange(bare.plainKey('/x'), bare.childrenRange('/'))).toBe(true);
