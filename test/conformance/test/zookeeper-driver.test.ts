@@ -191,6 +191,41 @@ const available = serverAvailable('zookeeper');
     }
   });
 
+  it('with the server down every call settles within operationTimeout, UNAVAILABLE, and works again once it is back', async () => {
+    // Its own server: this one is killed. The session outlives the outage (20 s), so the
+    // calls below wait for a reconnect, not for a fresh session.
+    const down = await startZooKeeper();
+    try {
+      const coord = await connect(`${down.url}/outage?sessionTimeout=20000&operationTimeout=1500`);
+      open.push(coord);
+      await down.kill();
+      const settle = async (call: () => Promise<unknown>): Promise<{ code: string; ms: number }> => {
+        const started = performance.now();
+        const error = await rejectedCoordError(call());
+        return { code: error.code, ms: performance.now() - started };
+      };
+      const calls: (() => Promise<unknown>)[] = [
+        () => coord.lock('/a').tryAcquire(),
+        () => coord.lock('/b').acquire({ timeout: 3_000 }),
+        () => coord.lock('/c').acquire({ timeout: 1_000 }),
+        () => coord.driver.get('/d'),
+        () => coord.driver.create('/e', bytes('')),
+      ];
+      for (const call of calls) {
+        const { code, ms } = await settle(call);
+        expect(code).toBe('UNAVAILABLE');
+        // Before the fix: ~8 s for tryAcquire, ~20 s for acquire (the session's end, then
+        // connectTimeout for a fresh one), whatever operationTimeout said.
+        expect(ms).toBeLessThan(2_500);
+      }
+      await down.restart();
+      const held = await coord.lock('/a').acquire({ timeout: 15_000 });
+      await held.release();
+    } finally {
+      await down.stop();
+    }
+  });
+
   it('data over the limit fails PAYLOAD_TOO_LARGE before sending; data at the limit is stored', async () => {
     const coord = await connect(url());
     open.push(coord);
