@@ -12,7 +12,7 @@ import { inspect } from 'node:util';
 import { connect, type Coordinator } from 'coord';
 import { MAX_NODE_DATA_BYTES, parseUrl } from '@coord/core';
 import { createDriver } from '@coord/zookeeper';
-import { proxyTarget, rejectedCoordError, serverAvailable, startZooKeeper, type ServerHandle } from '@coord/testing';
+import { eventually, proxyTarget, rejectedCoordError, serverAvailable, startZooKeeper, type ServerHandle } from '@coord/testing';
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 const SECRET = 'pa55-w0rd-never-printed';
@@ -219,6 +219,9 @@ const available = serverAvailable('zookeeper');
         expect(ms).toBeLessThan(2_500);
       }
       await down.restart();
+      // Until the client has reconnected, calls keep failing at once (the outage was longer
+      // than operationTimeout); then they work on the same session.
+      await eventually(() => coord.session.state === 'connected', 'reconnected', 15_000);
       const held = await coord.lock('/a').acquire({ timeout: 15_000 });
       await held.release();
     } finally {
