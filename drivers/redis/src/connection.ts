@@ -79,14 +79,17 @@ export class Connection {
   readonly label: string;
   readonly #secrets: readonly string[];
   readonly #closed = new AbortController();
+  /** Why the server refused the URL's database (see {@link #checkSelect}); final. */
+  #refusal: CoordError | undefined;
 
   constructor(config: ConnectionConfig, name: string, protocol: 2 | 3 = 3) {
     this.client = new Redis(clientOptions(config, name, protocol));
     this.label = `redis ${config.redacted}`;
     const password = config.password?.reveal();
     this.#secrets = password === undefined ? [] : [password];
-    // Without a listener ioredis would print every connection error; the requests report them.
-    this.client.on('error', () => {});
+    // Without a listener ioredis would print every connection error; the requests report
+    // them. This one also catches a refused SELECT, which ioredis reports only here.
+    this.client.on('error', (error: unknown) => this.#checkSelect(error, config.options.db ?? 0));
     // Every request waiting for a reconnection listens for 'ready' until it settles: hundreds
     // of waiters are normal, not a leak.
     this.client.setMaxListeners(0);
@@ -101,7 +104,7 @@ export class Connection {
   get ready(): boolean {
     // 'ready' with an ended stream happens between our end() and a FIN that may never come
     // (a silent network): nothing can be sent then.
-    return this.client.status === 'ready' && this.client.stream.writable;
+    return this.#refusal === undefined && this.client.status === 'ready' && this.client.stream.writable;
   }
 
   /**
@@ -118,10 +121,12 @@ export class Connection {
 
   /**
    * Waits until the connection is ready, up to `deadline`.
-   * @throws CoordError `CLOSED`; `AUTH_FAILED`; `UNAVAILABLE`/`TIMEOUT` at the deadline.
+   * @throws CoordError `CLOSED`; `AUTH_FAILED`; `INVALID_ARGUMENT` if the server has no
+   *   such database; `UNAVAILABLE`/`TIMEOUT` at the deadline.
    */
   whenReady(deadline: number, signal?: AbortSignal): Promise<void> {
     this.#throwIfClosed();
+    if (this.#refusal !== undefined) return Promise.reject(this.#refusal);
     if (this.ready) return Promise.resolve();
     if (this.client.status === 'ready') this.recycle();
     return new Promise<void>((resolve, reject) => {
@@ -138,6 +143,7 @@ export class Connection {
       const onReady = (): void => finish();
       const onError = (error: unknown): void => {
         lastError = error;
+        if (this.#refusal !== undefined) return finish(this.#refusal);
         const classified = classify(error, `${this.label}: connect`, this.#secrets, false);
         if (classified.error.code === 'AUTH_FAILED') finish(classified.error);
       };
@@ -326,6 +332,21 @@ export class Connection {
       this.#closed.signal.addEventListener('abort', stop, { once: true });
       signal?.addEventListener('abort', stop, { once: true });
     });
+  }
+
+  /**
+   * ioredis selects the URL's database on every (re)connection, but when the server refuses
+   * the `SELECT` (an index at or beyond its `databases` setting, or an ACL without the
+   * command) it only emits the error and goes ready anyway, on database 0 — where every
+   * write would silently land. So a refused `SELECT` makes the connection unusable for good:
+   * every request fails with this error instead (see {@link whenReady}).
+   */
+  #checkSelect(error: unknown, db: number): void {
+    if ((error as { command?: { name?: unknown } } | undefined)?.command?.name !== 'select') return;
+    const refused = error instanceof Error ? error.message : String(error);
+    const code = refused.startsWith('NOPERM') ? 'AUTH_FAILED' : 'INVALID_ARGUMENT';
+    const hint = code === 'AUTH_FAILED' ? 'the user may not SELECT it' : "the index must be below the server's `databases` setting";
+    this.#refusal = new CoordError(code, `${this.label}: the server refused database ${db} (${refused}); ${hint}`);
   }
 
   #throwIfClosed(): void {

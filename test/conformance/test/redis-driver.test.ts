@@ -175,6 +175,29 @@ if (!serverAvailable('redis')) {
       await coord.close();
     });
 
+    it('refuses a database the server does not have (INVALID_ARGUMENT, before any write); the last one it has works', async () => {
+      const databases = Number((await admin.config('GET', 'databases'))[1]);
+      expect(databases).toBe(16);
+      const clientsBefore = (await admin.client('LIST') as string).trim().split('\n').length;
+      // ioredis used to go ready on database 0 after the refused SELECT: the session key and
+      // every node landed there.
+      const { error } = await timedFailure(connect(`${redis.url}/99?prefix=db99`));
+      expect(error.code).toBe('INVALID_ARGUMENT');
+      expect(error.message).toContain('database 99');
+      expect(await admin.keys('{db99}:*')).toEqual([]);
+      expect((await admin.client('LIST') as string).trim().split('\n').length).toBe(clientsBefore);
+      const coord = await open(`${redis.url}/${databases - 1}?prefix=db15`);
+      await coord.lock('/l').acquire();
+      const last = new Redis({ host: redis.host, port: redis.port, db: databases - 1 });
+      try {
+        expect((await last.keys('{db15}:n:/l/*')).length).toBe(1);
+        expect(await admin.keys('{db15}:*')).toEqual([]);
+      } finally {
+        last.disconnect();
+      }
+      await coord.close();
+    });
+
     it('close() deletes the session key and its ephemeral nodes, and closes its connections', async () => {
       const clientsBefore = (await admin.client('LIST') as string).trim().split('\n').length;
       const coord = await open(`${redis.url}?prefix=closing`);
