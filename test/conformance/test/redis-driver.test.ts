@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { connect, type Coordinator } from 'coord';
 import { MAX_NODE_DATA_BYTES, isCoordError, parseUrl, type CoordError } from '@coord/core';
 import { createDriver } from '@coord/redis';
-import { missingServer, proxyTarget, rejectedCoordError, serverAvailable, startRedis, type ServerHandle } from '@coord/testing';
+import { eventually, missingServer, proxyTarget, rejectedCoordError, serverAvailable, serverStats, startRedis, type ServerHandle } from '@coord/testing';
 
 const CANARY = 'Canary-Pa55word';
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
@@ -196,6 +196,24 @@ if (!serverAvailable('redis')) {
         last.disconnect();
       }
       await coord.close();
+    });
+
+    it('a wrapDriver that throws: connect closes the session it opened and rejects INVALID_ARGUMENT', async () => {
+      const before = await serverStats(redis);
+      const thrown = new Error('wrapper exploded');
+      const error = await rejectedCoordError(
+        connect(`${redis.url}?prefix=wrap`, {
+          wrapDriver: () => {
+            throw thrown;
+          },
+        }),
+      );
+      expect(error.code).toBe('INVALID_ARGUMENT');
+      expect(error.cause).toBe(thrown);
+      // The session key goes with close(); so do the connections (they kept the process alive).
+      expect(await admin.keys('{wrap}:s:*')).toEqual([]);
+      await eventually(async () => (await serverStats(redis)).sessions === before.sessions, 'the connections closed', 2_000);
+      expect(await serverStats(redis)).toEqual(before);
     });
 
     it('close() deletes the session key and its ephemeral nodes, and closes its connections', async () => {

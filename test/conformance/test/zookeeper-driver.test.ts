@@ -12,7 +12,7 @@ import { inspect } from 'node:util';
 import { connect, type Coordinator } from 'coord';
 import { MAX_NODE_DATA_BYTES, parseUrl } from '@coord/core';
 import { createDriver } from '@coord/zookeeper';
-import { eventually, proxyTarget, rejectedCoordError, serverAvailable, startZooKeeper, type ServerHandle } from '@coord/testing';
+import { eventually, proxyTarget, rejectedCoordError, serverAvailable, serverStats, startZooKeeper, type ServerHandle } from '@coord/testing';
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 const SECRET = 'pa55-w0rd-never-printed';
@@ -227,6 +227,20 @@ const available = serverAvailable('zookeeper');
     } finally {
       await down.stop();
     }
+  });
+
+  it('a wrapDriver that throws: connect closes the session it opened and rejects INVALID_ARGUMENT', async () => {
+    const before = await serverStats(server);
+    const thrown = new Error('wrapper exploded');
+    const wrapDriver = (): never => {
+      throw thrown;
+    };
+    const error = await rejectedCoordError(connect(url('/wrap'), { wrapDriver }));
+    expect(error.code).toBe('INVALID_ARGUMENT');
+    expect(error.cause).toBe(thrown);
+    // A session left open keeps the native handle, and so the process, alive.
+    await eventually(async () => (await serverStats(server)).sessions === before.sessions, 'the session closed', 5_000);
+    expect(await serverStats(server)).toEqual(before);
   });
 
   it('data over the limit fails PAYLOAD_TOO_LARGE before sending; data at the limit is stored', async () => {
