@@ -79,6 +79,8 @@ export class Connection {
   readonly label: string;
   readonly #secrets: readonly string[];
   readonly #closed = new AbortController();
+  /** Monotonic time of the last reply on this connection (see {@link #bounded}). */
+  #lastReplyAt = 0;
   /** Why the server refused the URL's database (see {@link #checkSelect}); final. */
   #refusal: CoordError | undefined;
 
@@ -249,6 +251,20 @@ export class Connection {
     );
   }
 
+  /**
+   * Loads `scripts` into the server's script cache on every (re)connection, written ahead
+   * of any request waiting for the connection. Without it the first use of a script after
+   * connect or a restart is `NOSCRIPT` for every request sent before the first reply: a
+   * burst of a thousand lock waiters sent a thousand `EVALSHA`s, then a thousand `EVAL`s
+   * of the source, each much slower than an `EVALSHA` (the `EVAL` fallback in
+   * {@link #eval} stays for a `SCRIPT FLUSH` while connected).
+   */
+  preload(scripts: readonly Script[]): void {
+    this.client.on('ready', () => {
+      for (const script of scripts) this.client.call('SCRIPT', 'LOAD', script.source).catch(() => undefined);
+    });
+  }
+
   /** Closes the connection: pending requests reject, no reconnection. Resolves once closed. */
   async close(): Promise<void> {
     if (this.#closed.signal.aborted) return;
@@ -301,20 +317,38 @@ export class Connection {
     }
   }
 
-  /** Races a sent request against its deadline and signal; a silent connection is recycled. */
+  /**
+   * Races a sent request against its deadline and signal; a connection found silent is
+   * recycled.
+   */
   #bounded<T>(request: Promise<T>, options: RequestOptions, what: string): Promise<T> {
+    const sentAt = monotonicNow();
+    request.then(
+      () => this.#heard(),
+      (error: unknown) => {
+        if (classify(error, what).outcome === 'refused') this.#heard();
+      },
+    );
     return raceDeadline(request, {
-      ms: options.deadline - monotonicNow(),
+      ms: options.deadline - sentAt,
       signal: options.signal,
       what,
       timedOut: () => {
-        // The server (or the path to it) is silent with our request in flight. Replies keep
-        // their order on a connection, so waiting longer would stall every later request
-        // behind this one: drop the connection and let ioredis reconnect.
-        this.recycle();
+        // Nothing heard since the request was written: the server (or the path to it) is
+        // silent. Replies keep their order on a connection, so waiting longer would stall
+        // every later request behind this one: drop the connection and let ioredis
+        // reconnect. But a connection still answering is only busy — a long queue of
+        // requests ahead of this one — and dropping it would fail every request in flight
+        // with an unknown outcome (CONNECTION_LOSS), each then cleaned up with more requests.
+        if (this.#lastReplyAt <= sentAt) this.recycle();
         return new CoordError('TIMEOUT', `${what}: no reply within the deadline (outcome unknown)`);
       },
     });
+  }
+
+  /** A reply arrived: the connection is alive. */
+  #heard(): void {
+    this.#lastReplyAt = monotonicNow();
   }
 
 
