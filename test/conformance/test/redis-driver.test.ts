@@ -313,6 +313,35 @@ if (!serverAvailable('redis')) {
       await coord.close();
     });
 
+    it('1,000 concurrent acquires of one lock from one coordinator settle TIMEOUT and leave no waiter node', async () => {
+      const waiters = await open(`${redis.url}?prefix=herd`);
+      const holder = await open(`${redis.url}?prefix=herd`);
+      const held = await holder.lock('/l').acquire();
+      const started = performance.now();
+      const outcomes = await Promise.all(
+        Array.from({ length: 1_000 }, () =>
+          waiters.lock('/l').acquire({ timeout: 2_000 }).then(
+            async (lease) => {
+              await lease.release();
+              return 'granted';
+            },
+            (error: unknown) => (isCoordError(error) ? error.code : String(error)),
+          ),
+        ),
+      );
+      const settled = performance.now() - started;
+      // Before: ~12 s, mostly CONNECTION_LOSS (a timed-out request dropped the busy
+      // connection and every request in flight with it), and up to 1,000 waiter nodes left
+      // blocking the lock. Every waiter was queued behind a holder that never releases.
+      expect(new Set(outcomes)).toEqual(new Set(['TIMEOUT']));
+      expect(settled).toBeLessThan(20_000);
+      // Clean-up deletes that missed their deadline are retried in the background (R5).
+      await eventually(async () => (await holder.driver.children('/l')).nodes.length === 1, 'only the holder left', 5_000, 50);
+      await held.release();
+      await waiters.close();
+      await holder.close();
+    });
+
     it('declares that tokens may not survive a failover', async () => {
       const coord = await open(redis.url);
       expect(coord.driver.capabilities).toEqual({ linearizable: false, tokensSurviveFailover: false });
