@@ -79,14 +79,19 @@ export class Connection {
   readonly label: string;
   readonly #secrets: readonly string[];
   readonly #closed = new AbortController();
+  /** Monotonic time of the last reply on this connection (see {@link #bounded}). */
+  #lastReplyAt = 0;
+  /** Why the server refused the URL's database (see {@link #checkSelect}); final. */
+  #refusal: CoordError | undefined;
 
   constructor(config: ConnectionConfig, name: string, protocol: 2 | 3 = 3) {
     this.client = new Redis(clientOptions(config, name, protocol));
     this.label = `redis ${config.redacted}`;
     const password = config.password?.reveal();
     this.#secrets = password === undefined ? [] : [password];
-    // Without a listener ioredis would print every connection error; the requests report them.
-    this.client.on('error', () => {});
+    // Without a listener ioredis would print every connection error; the requests report
+    // them. This one also catches a refused SELECT, which ioredis reports only here.
+    this.client.on('error', (error: unknown) => this.#checkSelect(error, config.options.db ?? 0));
     // Every request waiting for a reconnection listens for 'ready' until it settles: hundreds
     // of waiters are normal, not a leak.
     this.client.setMaxListeners(0);
@@ -101,7 +106,7 @@ export class Connection {
   get ready(): boolean {
     // 'ready' with an ended stream happens between our end() and a FIN that may never come
     // (a silent network): nothing can be sent then.
-    return this.client.status === 'ready' && this.client.stream.writable;
+    return this.#refusal === undefined && this.client.status === 'ready' && this.client.stream.writable;
   }
 
   /**
@@ -118,10 +123,12 @@ export class Connection {
 
   /**
    * Waits until the connection is ready, up to `deadline`.
-   * @throws CoordError `CLOSED`; `AUTH_FAILED`; `UNAVAILABLE`/`TIMEOUT` at the deadline.
+   * @throws CoordError `CLOSED`; `AUTH_FAILED`; `INVALID_ARGUMENT` if the server has no
+   *   such database; `UNAVAILABLE`/`TIMEOUT` at the deadline.
    */
   whenReady(deadline: number, signal?: AbortSignal): Promise<void> {
     this.#throwIfClosed();
+    if (this.#refusal !== undefined) return Promise.reject(this.#refusal);
     if (this.ready) return Promise.resolve();
     if (this.client.status === 'ready') this.recycle();
     return new Promise<void>((resolve, reject) => {
@@ -138,6 +145,7 @@ export class Connection {
       const onReady = (): void => finish();
       const onError = (error: unknown): void => {
         lastError = error;
+        if (this.#refusal !== undefined) return finish(this.#refusal);
         const classified = classify(error, `${this.label}: connect`, this.#secrets, false);
         if (classified.error.code === 'AUTH_FAILED') finish(classified.error);
       };
@@ -243,6 +251,20 @@ export class Connection {
     );
   }
 
+  /**
+   * Loads `scripts` into the server's script cache on every (re)connection, written ahead
+   * of any request waiting for the connection. Without it the first use of a script after
+   * connect or a restart is `NOSCRIPT` for every request sent before the first reply: a
+   * burst of a thousand lock waiters sent a thousand `EVALSHA`s, then a thousand `EVAL`s
+   * of the source, each much slower than an `EVALSHA` (the `EVAL` fallback in
+   * {@link #eval} stays for a `SCRIPT FLUSH` while connected).
+   */
+  preload(scripts: readonly Script[]): void {
+    this.client.on('ready', () => {
+      for (const script of scripts) this.client.call('SCRIPT', 'LOAD', script.source).catch(() => undefined);
+    });
+  }
+
   /** Closes the connection: pending requests reject, no reconnection. Resolves once closed. */
   async close(): Promise<void> {
     if (this.#closed.signal.aborted) return;
@@ -295,20 +317,38 @@ export class Connection {
     }
   }
 
-  /** Races a sent request against its deadline and signal; a silent connection is recycled. */
+  /**
+   * Races a sent request against its deadline and signal; a connection found silent is
+   * recycled.
+   */
   #bounded<T>(request: Promise<T>, options: RequestOptions, what: string): Promise<T> {
+    const sentAt = monotonicNow();
+    request.then(
+      () => this.#heard(),
+      (error: unknown) => {
+        if (classify(error, what).outcome === 'refused') this.#heard();
+      },
+    );
     return raceDeadline(request, {
-      ms: options.deadline - monotonicNow(),
+      ms: options.deadline - sentAt,
       signal: options.signal,
       what,
       timedOut: () => {
-        // The server (or the path to it) is silent with our request in flight. Replies keep
-        // their order on a connection, so waiting longer would stall every later request
-        // behind this one: drop the connection and let ioredis reconnect.
-        this.recycle();
+        // Nothing heard since the request was written: the server (or the path to it) is
+        // silent. Replies keep their order on a connection, so waiting longer would stall
+        // every later request behind this one: drop the connection and let ioredis
+        // reconnect. But a connection still answering is only busy — a long queue of
+        // requests ahead of this one — and dropping it would fail every request in flight
+        // with an unknown outcome (CONNECTION_LOSS), each then cleaned up with more requests.
+        if (this.#lastReplyAt <= sentAt) this.recycle();
         return new CoordError('TIMEOUT', `${what}: no reply within the deadline (outcome unknown)`);
       },
     });
+  }
+
+  /** A reply arrived: the connection is alive. */
+  #heard(): void {
+    this.#lastReplyAt = monotonicNow();
   }
 
 
@@ -326,6 +366,21 @@ export class Connection {
       this.#closed.signal.addEventListener('abort', stop, { once: true });
       signal?.addEventListener('abort', stop, { once: true });
     });
+  }
+
+  /**
+   * ioredis selects the URL's database on every (re)connection, but when the server refuses
+   * the `SELECT` (an index at or beyond its `databases` setting, or an ACL without the
+   * command) it only emits the error and goes ready anyway, on database 0 — where every
+   * write would silently land. So a refused `SELECT` makes the connection unusable for good:
+   * every request fails with this error instead (see {@link whenReady}).
+   */
+  #checkSelect(error: unknown, db: number): void {
+    if ((error as { command?: { name?: unknown } } | undefined)?.command?.name !== 'select') return;
+    const refused = error instanceof Error ? error.message : String(error);
+    const code = refused.startsWith('NOPERM') ? 'AUTH_FAILED' : 'INVALID_ARGUMENT';
+    const hint = code === 'AUTH_FAILED' ? 'the user may not SELECT it' : "the index must be below the server's `databases` setting";
+    this.#refusal = new CoordError(code, `${this.label}: the server refused database ${db} (${refused}); ${hint}`);
   }
 
   #throwIfClosed(): void {

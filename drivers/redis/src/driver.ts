@@ -78,6 +78,7 @@ export class RedisDriver implements Driver {
     this.#layout = new Layout(config.options.prefix);
     const id = randomUUID().slice(0, 8);
     this.#conn = new Connection(config, `coord:${id}`);
+    this.#conn.preload(Object.values(SCRIPTS));
     this.#label = this.#conn.label;
     this.#keeper = new SessionKeeper(this.#conn, this.#layout, this.#settings, {
       onChange: (change) => this.#listeners.emit(change),

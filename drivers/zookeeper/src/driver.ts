@@ -15,6 +15,7 @@ import {
   isCoordError,
   joinPath,
   linkSignals,
+  monotonicNow,
   raceAbort,
   sleep,
   throwIfAborted,
@@ -55,6 +56,7 @@ import {
   deleteNode,
   expect,
   isConnectionLoss,
+  operationDeadline,
   setData,
   statOf,
   syncWith,
@@ -88,6 +90,8 @@ export class ZooKeeperDriver implements Driver {
   /** What `session` returns: the current session's view, or the next one's while it opens. */
   #view!: SessionView;
   #reopening: Promise<Connection> | undefined;
+  /** Monotonic time the current opening of a fresh session began. */
+  #reopenedAt = 0;
   #closed = false;
 
   private constructor(config: ConnectionConfig) {
@@ -349,17 +353,19 @@ export class ZooKeeperDriver implements Driver {
 
   /**
    * Runs one driver call bound to the current session (waiting for a fresh one if the last
-   * expired), under the operation deadline — or, for `untilSessionEnds`, only the session's
-   * life — and maps every failure to a `CoordError`.
+   * expired), under the operation deadline (docs/design.md D10: every wait in the call ends
+   * with it, so a call settles within `operationTimeout` even with the ensemble down), and
+   * maps every failure to a `CoordError`.
    */
   async #run<T>(what: string, userSignal: AbortSignal | undefined, body: (call: Call) => Promise<T>): Promise<T> {
     if (this.#closed) throw new CoordError('CLOSED', `zookeeper ${this.#config.redacted}: ${what}: driver is closed`);
     const label = `zookeeper ${this.#config.redacted}: ${what}`;
+    using deadline = operationDeadline(this.#config.settings.operationTimeout, label, () => this.#reopening === undefined && this.#conn.connected);
     // A caller's signal is linked as it is, so its reason (a recipe's SESSION_EXPIRED, a
     // plain abort as ABORTED) is what the call rejects with.
     // The session's signal (aborted with CLOSED by close()) ends calls; a call still waiting
     // for a fresh session ends when the opening is given up on close.
-    using outer = linkSignals(userSignal);
+    using outer = linkSignals(userSignal, deadline.signal);
     try {
       throwIfAborted(outer.signal, label);
       const conn = await this.#connection(outer.signal);
@@ -402,18 +408,25 @@ export class ZooKeeperDriver implements Driver {
 
   // ---- sessions -------------------------------------------------------------------------
 
-  /** The connection of the current session; after an expiry, the fresh one once it is open. */
+  /**
+   * The connection of the current session; after an expiry, the fresh one once it is open.
+   * Like a dropped connection (`Connection.whenConnected`), an opening that has been failing
+   * for `operationTimeout` fails calls at once instead of making each wait out its deadline.
+   */
   async #connection(signal: AbortSignal): Promise<Connection> {
     const reopening = this.#reopening;
     if (reopening === undefined) return this.#conn;
-    const { connectTimeout } = this.#config.settings;
+    const { connectTimeout, operationTimeout } = this.#config.settings;
+    const unavailable = (ms: number, cause?: unknown): CoordError =>
+      new CoordError('UNAVAILABLE', `zookeeper ${this.#config.redacted}: no fresh session within ${ms} ms`, cause === undefined ? {} : { cause });
+    if (monotonicNow() - this.#reopenedAt >= operationTimeout) throw unavailable(operationTimeout);
     using wait = callSignal({ timeout: connectTimeout }, 'waiting for a fresh session', signal);
     try {
       return await raceAbort(reopening, wait.signal, `zookeeper ${this.#config.redacted}: opening a fresh session`);
     } catch (error) {
       if (signal.aborted) throw error;
       if (this.#closed) throw new CoordError('CLOSED', `zookeeper ${this.#config.redacted}: driver closed while a fresh session was opening`);
-      throw new CoordError('UNAVAILABLE', `zookeeper ${this.#config.redacted}: no fresh session within ${connectTimeout} ms`, { cause: error });
+      throw unavailable(connectTimeout, error);
     }
   }
 
@@ -494,6 +507,7 @@ export class ZooKeeperDriver implements Driver {
     })();
     reopening.catch(() => undefined);
     this.#reopening = reopening;
+    this.#reopenedAt = monotonicNow();
     this.#view = view;
   }
 

@@ -4,7 +4,7 @@
  * retry policy for connection loss (p-retry, bounded by the call's signal: its deadline,
  * the caller's abort and the session's end).
  */
-import { callSignal, isCoordError, type CoordError } from '@coord/core';
+import { CoordError, callSignal, isCoordError, type LinkedSignal } from '@coord/core';
 import pRetry from 'p-retry';
 import { Code, type Completion, type NativeClient, type NativeWatcher, type Stat } from './native.js';
 import type { Connection, Reply } from './session.js';
@@ -14,8 +14,8 @@ export interface Call {
   /** The connection (and so the session) the call is bound to. */
   readonly conn: Connection;
   /**
-   * Aborts on the caller's signal or the session's end: it bounds waiting for a connection
-   * (a session that cannot reconnect in time expires) and the retries.
+   * Aborts on the call's deadline, the caller's signal or the session's end: it bounds
+   * waiting for a connection and the retries.
    */
   readonly signal: AbortSignal;
   /** Deadline of each request once sent, ms (the URL's `operationTimeout`). */
@@ -35,11 +35,32 @@ export async function expect<A extends unknown[]>(
   accept: readonly number[],
   start: (zk: NativeClient, done: Completion<A>) => number,
 ): Promise<Reply<A> & { result: A }> {
-  await call.conn.whenConnected(call.signal);
+  await call.conn.whenConnected(call.signal, call.label);
   using deadline = callSignal({ timeout: call.timeout }, call.label, call.signal);
   const reply = await call.conn.send(deadline.signal, start);
   if (accept !== ANY && !accept.includes(reply.rc)) throw call.fail(reply.rc);
   return reply as Reply<A> & { result: A };
+}
+
+/**
+ * The deadline of one whole driver call (docs/design.md D10): every wait in it — for a
+ * reconnect, a fresh session, a retry's backoff, a reply — ends when it aborts. Its reason
+ * says what the call was stuck on when time ran out: `UNAVAILABLE` if the driver had no
+ * connection then (nothing may have been sent, and the ensemble is unreachable), `TIMEOUT`
+ * if it was connected and waiting for a reply.
+ * @param connected whether the driver is connected right now (asked when the deadline passes)
+ */
+export function operationDeadline(ms: number, label: string, connected: () => boolean): LinkedSignal {
+  const controller = new AbortController();
+  const timer = setTimeout(() => {
+    controller.abort(
+      connected()
+        ? new CoordError('TIMEOUT', `${label}: no reply within ${ms} ms`)
+        : new CoordError('UNAVAILABLE', `${label}: not connected to the ensemble within ${ms} ms`),
+    );
+  }, ms);
+  const dispose = (): void => clearTimeout(timer);
+  return { signal: controller.signal, dispose, [Symbol.dispose]: dispose };
 }
 
 /** Whether an error is a connection loss that a retry may overcome while the session lives. */

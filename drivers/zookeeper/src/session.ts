@@ -19,6 +19,7 @@ import { setMaxListeners } from 'node:events';
 import {
   CoordError,
   ManagedSession,
+  callSignal,
   monotonicNow,
   raceAbort,
   type ConnectionConfig,
@@ -66,6 +67,10 @@ export class Connection {
   readonly #hooks: ConnectionHooks;
   readonly #heartbeatPath: string;
   readonly #waiters = new Set<() => void>();
+  /** How long a call waits for a dropped connection to come back (`operationTimeout`). */
+  readonly #patienceMs: number;
+  /** Monotonic time the connection dropped; undefined while connected. */
+  #downSince: number | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
   #lastAck: number;
   #closed = false;
@@ -76,6 +81,7 @@ export class Connection {
     this.#hooks = hooks;
     this.#heartbeatPath = heartbeatPath;
     this.#lastAck = openedAt;
+    this.#patienceMs = config.settings.operationTimeout;
     const ttl = zk.timeout > 0 ? zk.timeout : config.settings.sessionTimeout;
     this.session = new ManagedSession(zk.client_id, ttl, openedAt, hooks.onChange, () =>
       hooks.onLost(this, 'passed its local deadline without a renewal'),
@@ -134,15 +140,27 @@ export class Connection {
   /**
    * Resolves once the handle is connected, so a request is not queued behind a reconnect
    * (where a failed connection attempt would fail it as a lost reply it never was).
-   * @throws the signal's reason.
+   * A dropped connection is waited for only until it has been down for `operationTimeout`:
+   * after that the ensemble counts as unreachable and calls fail at once until it is back,
+   * instead of each one (and each clean-up a recipe runs after it) waiting out its deadline.
+   * @param label the call, for messages (`zookeeper <redacted url>: create /a`)
+   * @throws CoordError `UNAVAILABLE` once the connection has been down that long; the
+   *   signal's reason.
    */
-  async whenConnected(signal: AbortSignal): Promise<void> {
+  async whenConnected(signal: AbortSignal, label: string): Promise<void> {
     if (this.connected) return;
+    const left = (this.#downSince ?? monotonicNow()) + this.#patienceMs - monotonicNow();
+    const what = `${label}: no connection to the ensemble for ${this.#patienceMs} ms`;
+    if (left <= 0) throw new CoordError('UNAVAILABLE', what);
     let wake!: () => void;
     const woken = new Promise<void>((resolve) => (wake = resolve));
     this.#waiters.add(wake);
+    using patience = callSignal({ timeout: left }, what, signal);
     try {
-      await raceAbort(woken, signal, 'zookeeper: waiting for a connection');
+      await raceAbort(woken, patience.signal, `${label}: waiting for a connection`);
+    } catch (error) {
+      if (signal.aborted) throw error;
+      throw new CoordError('UNAVAILABLE', what, { cause: error });
     } finally {
       this.#waiters.delete(wake);
     }
@@ -185,8 +203,12 @@ export class Connection {
 
   /** Follows the handle's connection states. */
   #bind(zk: NativeClient): void {
-    zk.on('connecting', () => this.session.suspend());
+    zk.on('connecting', () => {
+      this.#downSince ??= monotonicNow();
+      this.session.suspend();
+    });
     zk.on('connect', () => {
+      this.#downSince = undefined;
       this.session.resume();
       this.#beat(true);
       for (const wake of [...this.#waiters]) wake();

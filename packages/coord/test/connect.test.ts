@@ -2,8 +2,10 @@
 // escapes through any error or public object.
 import { describe, expect, it } from '@jest/globals';
 import { inspect } from 'node:util';
-import { rejectedCoordError } from '@coord/testing';
-import { connect, isCoordError, type Coordinator } from '../src/index.js';
+import type { Driver } from '@coord/core';
+import { storeNamed } from '@coord/memory';
+import { ForwardingDriver, rejectedCoordError } from '@coord/testing';
+import { connect, isCoordError, type ConnectOptions, type Coordinator } from '../src/index.js';
 
 const CANARY = 'Canary-Pa55word';
 
@@ -62,6 +64,54 @@ describe('connect', () => {
       expect(isCoordError(await rejectedCoordError(connect(url)), 'INVALID_URL')).toBe(true);
     },
   );
+
+  describe('options and wrapDriver', () => {
+    const sessions = (): number => storeNamed('wrap-test').stats().sessions;
+
+    it.each([null, 'sessionTimeout=5', 42, [1]])('refuses options %j with INVALID_ARGUMENT before opening a session', async (options) => {
+      const error = await rejectedCoordError(connect('memory://wrap-test', options as unknown as ConnectOptions));
+      expect(error.code).toBe('INVALID_ARGUMENT');
+      expect(error.message).toContain('options');
+      expect(sessions()).toBe(0);
+    });
+
+    it.each([null, 'wrap', {}, 1])('refuses a wrapDriver %j that is not a function, before opening a session', async (wrapDriver) => {
+      const error = await rejectedCoordError(connect('memory://wrap-test', { wrapDriver } as unknown as ConnectOptions));
+      expect(error.code).toBe('INVALID_ARGUMENT');
+      expect(error.message).toContain('wrapDriver');
+      expect(sessions()).toBe(0);
+    });
+
+    it('closes the session it opened when wrapDriver throws, and rejects INVALID_ARGUMENT with the cause', async () => {
+      const thrown = new Error('wrapper exploded');
+      let given: Driver | undefined;
+      const error = await rejectedCoordError(
+        connect('memory://wrap-test', {
+          wrapDriver: (driver) => {
+            given = driver;
+            throw thrown;
+          },
+        }),
+      );
+      expect(error.code).toBe('INVALID_ARGUMENT');
+      expect(error.message).toContain('wrapDriver');
+      expect(error.cause).toBe(thrown);
+      expect(given?.session.state).toBe('closed');
+      expect(sessions()).toBe(0);
+    });
+
+    it('closes the session it opened when wrapDriver returns no driver', async () => {
+      const error = await rejectedCoordError(connect('memory://wrap-test', { wrapDriver: () => undefined as unknown as Driver }));
+      expect(error.code).toBe('INVALID_ARGUMENT');
+      expect(sessions()).toBe(0);
+    });
+
+    it('uses the driver wrapDriver returns', async () => {
+      await using coord = await connect('memory://wrap-test', { wrapDriver: (driver) => new ForwardingDriver(driver) });
+      expect(coord.driver).toBeInstanceOf(ForwardingDriver);
+      expect(sessions()).toBe(1);
+    });
+  });
 
   it('rejects bad option overrides with INVALID_ARGUMENT', async () => {
     const error = await rejectedCoordError(connect('memory://', { sessionTimeout: -5 }));

@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { connect, type Coordinator } from 'coord';
 import { MAX_NODE_DATA_BYTES, isCoordError, parseUrl, type CoordError } from '@coord/core';
 import { createDriver } from '@coord/redis';
-import { missingServer, proxyTarget, rejectedCoordError, serverAvailable, startRedis, type ServerHandle } from '@coord/testing';
+import { eventually, missingServer, proxyTarget, rejectedCoordError, serverAvailable, serverStats, startRedis, type ServerHandle } from '@coord/testing';
 
 const CANARY = 'Canary-Pa55word';
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
@@ -175,6 +175,47 @@ if (!serverAvailable('redis')) {
       await coord.close();
     });
 
+    it('refuses a database the server does not have (INVALID_ARGUMENT, before any write); the last one it has works', async () => {
+      const databases = Number((await admin.config('GET', 'databases'))[1]);
+      expect(databases).toBe(16);
+      const clientsBefore = (await admin.client('LIST') as string).trim().split('\n').length;
+      // ioredis used to go ready on database 0 after the refused SELECT: the session key and
+      // every node landed there.
+      const { error } = await timedFailure(connect(`${redis.url}/99?prefix=db99`));
+      expect(error.code).toBe('INVALID_ARGUMENT');
+      expect(error.message).toContain('database 99');
+      expect(await admin.keys('{db99}:*')).toEqual([]);
+      expect((await admin.client('LIST') as string).trim().split('\n').length).toBe(clientsBefore);
+      const coord = await open(`${redis.url}/${databases - 1}?prefix=db15`);
+      await coord.lock('/l').acquire();
+      const last = new Redis({ host: redis.host, port: redis.port, db: databases - 1 });
+      try {
+        expect((await last.keys('{db15}:n:/l/*')).length).toBe(1);
+        expect(await admin.keys('{db15}:*')).toEqual([]);
+      } finally {
+        last.disconnect();
+      }
+      await coord.close();
+    });
+
+    it('a wrapDriver that throws: connect closes the session it opened and rejects INVALID_ARGUMENT', async () => {
+      const before = await serverStats(redis);
+      const thrown = new Error('wrapper exploded');
+      const error = await rejectedCoordError(
+        connect(`${redis.url}?prefix=wrap`, {
+          wrapDriver: () => {
+            throw thrown;
+          },
+        }),
+      );
+      expect(error.code).toBe('INVALID_ARGUMENT');
+      expect(error.cause).toBe(thrown);
+      // The session key goes with close(); so do the connections (they kept the process alive).
+      expect(await admin.keys('{wrap}:s:*')).toEqual([]);
+      await eventually(async () => (await serverStats(redis)).sessions === before.sessions, 'the connections closed', 2_000);
+      expect(await serverStats(redis)).toEqual(before);
+    });
+
     it('close() deletes the session key and its ephemeral nodes, and closes its connections', async () => {
       const clientsBefore = (await admin.client('LIST') as string).trim().split('\n').length;
       const coord = await open(`${redis.url}?prefix=closing`);
@@ -270,6 +311,35 @@ if (!serverAvailable('redis')) {
         mine.disconnect();
       }
       await coord.close();
+    });
+
+    it('1,000 concurrent acquires of one lock from one coordinator settle TIMEOUT and leave no waiter node', async () => {
+      const waiters = await open(`${redis.url}?prefix=herd`);
+      const holder = await open(`${redis.url}?prefix=herd`);
+      const held = await holder.lock('/l').acquire();
+      const started = performance.now();
+      const outcomes = await Promise.all(
+        Array.from({ length: 1_000 }, () =>
+          waiters.lock('/l').acquire({ timeout: 2_000 }).then(
+            async (lease) => {
+              await lease.release();
+              return 'granted';
+            },
+            (error: unknown) => (isCoordError(error) ? error.code : String(error)),
+          ),
+        ),
+      );
+      const settled = performance.now() - started;
+      // Before: ~12 s, mostly CONNECTION_LOSS (a timed-out request dropped the busy
+      // connection and every request in flight with it), and up to 1,000 waiter nodes left
+      // blocking the lock. Every waiter was queued behind a holder that never releases.
+      expect(new Set(outcomes)).toEqual(new Set(['TIMEOUT']));
+      expect(settled).toBeLessThan(20_000);
+      // Clean-up deletes that missed their deadline are retried in the background (R5).
+      await eventually(async () => (await holder.driver.children('/l')).nodes.length === 1, 'only the holder left', 5_000, 50);
+      await held.release();
+      await waiters.close();
+      await holder.close();
     });
 
     it('declares that tokens may not survive a failover', async () => {

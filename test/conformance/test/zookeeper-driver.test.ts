@@ -12,7 +12,7 @@ import { inspect } from 'node:util';
 import { connect, type Coordinator } from 'coord';
 import { MAX_NODE_DATA_BYTES, parseUrl } from '@coord/core';
 import { createDriver } from '@coord/zookeeper';
-import { proxyTarget, rejectedCoordError, serverAvailable, startZooKeeper, type ServerHandle } from '@coord/testing';
+import { eventually, proxyTarget, rejectedCoordError, serverAvailable, serverStats, startZooKeeper, type ServerHandle } from '@coord/testing';
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 const SECRET = 'pa55-w0rd-never-printed';
@@ -189,6 +189,58 @@ const available = serverAvailable('zookeeper');
     } finally {
       await net.close();
     }
+  });
+
+  it('with the server down every call settles within operationTimeout, UNAVAILABLE, and works again once it is back', async () => {
+    // Its own server: this one is killed. The session outlives the outage (20 s), so the
+    // calls below wait for a reconnect, not for a fresh session.
+    const down = await startZooKeeper();
+    try {
+      const coord = await connect(`${down.url}/outage?sessionTimeout=20000&operationTimeout=1500`);
+      open.push(coord);
+      await down.kill();
+      const settle = async (call: () => Promise<unknown>): Promise<{ code: string; ms: number }> => {
+        const started = performance.now();
+        const error = await rejectedCoordError(call());
+        return { code: error.code, ms: performance.now() - started };
+      };
+      const calls: (() => Promise<unknown>)[] = [
+        () => coord.lock('/a').tryAcquire(),
+        () => coord.lock('/b').acquire({ timeout: 3_000 }),
+        () => coord.lock('/c').acquire({ timeout: 1_000 }),
+        () => coord.driver.get('/d'),
+        () => coord.driver.create('/e', bytes('')),
+      ];
+      for (const call of calls) {
+        const { code, ms } = await settle(call);
+        expect(code).toBe('UNAVAILABLE');
+        // Before the fix: ~8 s for tryAcquire, ~20 s for acquire (the session's end, then
+        // connectTimeout for a fresh one), whatever operationTimeout said.
+        expect(ms).toBeLessThan(2_500);
+      }
+      await down.restart();
+      // Until the client has reconnected, calls keep failing at once (the outage was longer
+      // than operationTimeout); then they work on the same session.
+      await eventually(() => coord.session.state === 'connected', 'reconnected', 15_000);
+      const held = await coord.lock('/a').acquire({ timeout: 15_000 });
+      await held.release();
+    } finally {
+      await down.stop();
+    }
+  });
+
+  it('a wrapDriver that throws: connect closes the session it opened and rejects INVALID_ARGUMENT', async () => {
+    const before = await serverStats(server);
+    const thrown = new Error('wrapper exploded');
+    const wrapDriver = (): never => {
+      throw thrown;
+    };
+    const error = await rejectedCoordError(connect(url('/wrap'), { wrapDriver }));
+    expect(error.code).toBe('INVALID_ARGUMENT');
+    expect(error.cause).toBe(thrown);
+    // A session left open keeps the native handle, and so the process, alive.
+    await eventually(async () => (await serverStats(server)).sessions === before.sessions, 'the session closed', 5_000);
+    expect(await serverStats(server)).toEqual(before);
   });
 
   it('data over the limit fails PAYLOAD_TOO_LARGE before sending; data at the limit is stored', async () => {
