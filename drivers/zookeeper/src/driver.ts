@@ -7,17 +7,14 @@
  */
 import {
   CoordError,
-  MAX_NODE_DATA_BYTES,
   baseName,
   abortReason,
   callSignal,
-  isBytes,
+  checkNodeData,
+  checkNodeToken,
   isCoordError,
   joinPath,
   linkSignals,
-  monotonicNow,
-  raceAbort,
-  sleep,
   throwIfAborted,
   validateName,
   validatePath,
@@ -38,7 +35,7 @@ import {
   ListenerSet,
 } from '@coord/core';
 import { toCoordError } from './errors.js';
-import { Code, CreateFlag, EventType, type Stat } from './native.js';
+import { CreateFlag, EventType, type Stat } from './native.js';
 import {
   Namespace,
   checkSequentialPrefix,
@@ -54,7 +51,6 @@ import {
   childrenOf,
   dataOf,
   deleteNode,
-  expect,
   isConnectionLoss,
   operationDeadline,
   setData,
@@ -63,14 +59,10 @@ import {
   withRetries,
   type Call,
 } from './requests.js';
-import { Connection } from './session.js';
-import { SessionView } from './session-view.js';
+import type { Connection } from './connection.js';
+import { SessionKeeper } from './session.js';
 import { WatchRegistry, type ArmedWatch } from './watches.js';
-import { createNode, ensureDir, findAttempt, matchToken, provablyOurs } from './writes.js';
-
-/** Backoff between attempts to open a fresh session after an expiry. */
-const REOPEN_FIRST_MS = 100;
-const REOPEN_MAX_MS = 2_000;
+import { createNode, findAttempt, matchToken, provablyOurs } from './writes.js';
 
 /**
  * A Coord driver on a ZooKeeper ensemble. Open it with {@link createDriver} (or
@@ -85,18 +77,16 @@ export class ZooKeeperDriver implements Driver {
   readonly #watches = new WatchRegistry();
   /** Ephemeral nodes each session created (server path → token), for lost-reply recovery and token deletes. */
   readonly #created = new WeakMap<ManagedSession, Map<string, bigint>>();
-  readonly #stop = new AbortController();
-  #conn!: Connection;
-  /** What `session` returns: the current session's view, or the next one's while it opens. */
-  #view!: SessionView;
-  #reopening: Promise<Connection> | undefined;
-  /** Monotonic time the current opening of a fresh session began. */
-  #reopenedAt = 0;
+  readonly #keeper: SessionKeeper;
   #closed = false;
 
   private constructor(config: ConnectionConfig) {
     this.#config = config;
     this.#ns = new Namespace(config.namespace);
+    this.#keeper = new SessionKeeper(config, this.#ns.root, {
+      onChange: (change) => this.#listeners.emit(change),
+      onEnded: (session) => this.#watches.endSession(session),
+    });
   }
 
   /**
@@ -105,24 +95,23 @@ export class ZooKeeperDriver implements Driver {
    */
   static async connect(config: ConnectionConfig): Promise<ZooKeeperDriver> {
     const driver = new ZooKeeperDriver(config);
-    driver.#conn = await driver.#open();
-    driver.#view = SessionView.of(driver.#conn.session);
+    await driver.#keeper.start();
     return driver;
   }
 
   get session(): Session {
-    return this.#view;
+    return this.#keeper.view;
   }
 
   /** The current session's password, hexadecimal: for test fault hooks that take over a session. */
   sessionPassword(): string {
-    return this.#conn.password();
+    return this.#keeper.password();
   }
 
   async create(path: string, data: Uint8Array, options: CreateOptions = {}): Promise<NodeRef> {
     validatePath(path);
     if (path === '/') throw new CoordError('INVALID_ARGUMENT', `zookeeper: cannot create the root`);
-    checkData(data, path);
+    checkNodeData(data, path, 'zookeeper');
     const ephemeral = options.ephemeral === true;
     return this.#run(`create ${path}`, undefined, async (call) => {
       const server = this.#ns.toServer(path);
@@ -151,7 +140,7 @@ export class ZooKeeperDriver implements Driver {
     if (prefix !== '') validateName(prefix, 'prefix');
     const badPrefix = checkSequentialPrefix(prefix);
     if (badPrefix !== undefined) throw new CoordError('INVALID_ARGUMENT', `zookeeper: prefix ${JSON.stringify(prefix)} ${badPrefix}`);
-    checkData(data, joinPath(dir, prefix));
+    checkNodeData(data, joinPath(dir, prefix), 'zookeeper');
     const ephemeral = options.ephemeral === true;
     const flags = CreateFlag.SEQUENCE | (ephemeral ? CreateFlag.EPHEMERAL : CreateFlag.PERSISTENT);
     return this.#run(`createSequential ${joinPath(dir, prefix)}`, undefined, async (call) => {
@@ -280,8 +269,8 @@ export class ZooKeeperDriver implements Driver {
    */
   async set(path: string, data: Uint8Array, options: VersionOptions = {}): Promise<number> {
     validatePath(path);
-    checkData(data, path);
-    const token = checkToken(options.token, path);
+    checkNodeData(data, path, 'zookeeper');
+    const token = checkNodeToken(options.token, path, 'zookeeper');
     return this.#run(`set ${path}`, undefined, async (call) => {
       const server = this.#ns.toServer(path);
       if (token === undefined) {
@@ -303,7 +292,7 @@ export class ZooKeeperDriver implements Driver {
    */
   async delete(path: string, options: VersionOptions = {}): Promise<boolean> {
     validatePath(path);
-    const token = checkToken(options.token, path);
+    const token = checkNodeToken(options.token, path, 'zookeeper');
     return this.#run(`delete ${path}`, undefined, async (call) => {
       const server = this.#ns.toServer(path);
       const created = this.#createdBy(call.conn.session);
@@ -335,18 +324,11 @@ export class ZooKeeperDriver implements Driver {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#stop.abort(new CoordError('CLOSED', `zookeeper ${this.#config.redacted}: driver closed`));
-    const conn = this.#conn;
-    conn.session.close();
-    this.#watches.endSession(conn.session);
-    const released = conn.close();
-    this.#view.close(this.#stop.signal.reason as CoordError);
-    await this.#reopening?.catch(() => undefined);
-    await released;
+    await this.#keeper.close();
   }
 
   toJSON(): { name: string; url: string; session: string } {
-    return { name: this.name, url: this.#config.redacted, session: this.#view.id };
+    return { name: this.name, url: this.#config.redacted, session: this.#keeper.view.id };
   }
 
   // ---- calls ----------------------------------------------------------------------------
@@ -360,7 +342,7 @@ export class ZooKeeperDriver implements Driver {
   async #run<T>(what: string, userSignal: AbortSignal | undefined, body: (call: Call) => Promise<T>): Promise<T> {
     if (this.#closed) throw new CoordError('CLOSED', `zookeeper ${this.#config.redacted}: ${what}: driver is closed`);
     const label = `zookeeper ${this.#config.redacted}: ${what}`;
-    using deadline = operationDeadline(this.#config.settings.operationTimeout, label, () => this.#reopening === undefined && this.#conn.connected);
+    using deadline = operationDeadline(this.#config.settings.operationTimeout, label, () => this.#keeper.connected);
     // A caller's signal is linked as it is, so its reason (a recipe's SESSION_EXPIRED, a
     // plain abort as ABORTED) is what the call rejects with.
     // The session's signal (aborted with CLOSED by close()) ends calls; a call still waiting
@@ -368,7 +350,7 @@ export class ZooKeeperDriver implements Driver {
     using outer = linkSignals(userSignal, deadline.signal);
     try {
       throwIfAborted(outer.signal, label);
-      const conn = await this.#connection(outer.signal);
+      const conn = await this.#keeper.connection(outer.signal);
       using linked = linkSignals(outer.signal, conn.session.signal);
       const call: Call = {
         conn,
@@ -405,131 +387,10 @@ export class ZooKeeperDriver implements Driver {
     if (created === undefined) this.#created.set(session, (created = new Map()));
     return created;
   }
-
-  // ---- sessions -------------------------------------------------------------------------
-
-  /**
-   * The connection of the current session; after an expiry, the fresh one once it is open.
-   * Like a dropped connection (`Connection.whenConnected`), an opening that has been failing
-   * for `operationTimeout` fails calls at once instead of making each wait out its deadline.
-   */
-  async #connection(signal: AbortSignal): Promise<Connection> {
-    const reopening = this.#reopening;
-    if (reopening === undefined) return this.#conn;
-    const { connectTimeout, operationTimeout } = this.#config.settings;
-    const unavailable = (ms: number, cause?: unknown): CoordError =>
-      new CoordError('UNAVAILABLE', `zookeeper ${this.#config.redacted}: no fresh session within ${ms} ms`, cause === undefined ? {} : { cause });
-    if (monotonicNow() - this.#reopenedAt >= operationTimeout) throw unavailable(operationTimeout);
-    using wait = callSignal({ timeout: connectTimeout }, 'waiting for a fresh session', signal);
-    try {
-      return await raceAbort(reopening, wait.signal, `zookeeper ${this.#config.redacted}: opening a fresh session`);
-    } catch (error) {
-      if (signal.aborted) throw error;
-      if (this.#closed) throw new CoordError('CLOSED', `zookeeper ${this.#config.redacted}: driver closed while a fresh session was opening`);
-      throw unavailable(connectTimeout, error);
-    }
-  }
-
-  /** Opens a connection, authenticates, and makes sure the namespace exists and is readable. */
-  async #open(): Promise<Connection> {
-    const conn = await Connection.open(this.#config, this.#ns.root, {
-      onChange: (change) => {
-        // Only the current session's changes; listeners see the view recipes hold.
-        if (change.session === this.#view?.managed) this.#listeners.emit({ ...change, session: this.#view });
-      },
-      onLost: (lost, why) => this.#sessionLost(lost, why),
-    }, this.#stop.signal);
-    try {
-      await this.#prepare(conn);
-      return conn;
-    } catch (error) {
-      void conn.close();
-      throw error;
-    }
-  }
-
-  async #prepare(conn: Connection): Promise<void> {
-    const what = 'opening the session';
-    const label = `zookeeper ${this.#config.redacted}: ${what}`;
-    const timeout = this.#config.settings.connectTimeout;
-    using deadline = callSignal({ timeout }, label, this.#stop.signal);
-    const call: Call = { conn, signal: deadline.signal, timeout, label, fail: (rc) => toCoordError(rc, { url: this.#config.redacted, what }) };
-    const { username, password } = this.#config;
-    if (username !== undefined) {
-      // Digest credentials are never refused at login: ZooKeeper only compares them with
-      // the ACLs of the nodes a client touches. So the check below reads the namespace root.
-      const credentials = `${username}:${password?.reveal() ?? ''}`;
-      await expect<[]>(call, [Code.OK], (zk, done) => zk.add_auth('digest', credentials, done));
-    }
-    try {
-      if (this.#ns.root !== '/') await withRetries(call, () => ensureDir(call, this.#ns.root, this.#ns.root));
-      await withRetries(call, () => childrenOf(call, this.#ns.root));
-    } catch (error) {
-      if (!isCoordError(error, 'AUTH_FAILED')) throw error;
-      const who = username === undefined ? 'an anonymous client' : `user ${username}`;
-      throw new CoordError('AUTH_FAILED', `zookeeper ${this.#config.redacted}: ${who} may not use the namespace ${this.#ns.root} (wrong credentials?)`);
-    }
-  }
-
-  #sessionLost(conn: Connection, why: string): void {
-    if (conn !== this.#conn || conn.session.ended) {
-      void conn.close();
-      return;
-    }
-    conn.session.expire(why);
-    this.#watches.endSession(conn.session);
-    void conn.close();
-    if (!this.#closed) this.#reopen();
-  }
-
-  /** Opens a fresh session after an expiry, retrying (with backoff) until it opens or the driver closes. */
-  #reopen(): void {
-    const view = new SessionView(this.#config.settings.sessionTimeout);
-    const reopening = (async (): Promise<Connection> => {
-      for (let wait = REOPEN_FIRST_MS; ; wait = Math.min(wait * 2, REOPEN_MAX_MS)) {
-        if (this.#closed) throw this.#stop.signal.reason;
-        try {
-          const conn = await this.#open();
-          if (this.#closed) {
-            void conn.close();
-            throw this.#stop.signal.reason;
-          }
-          this.#conn = conn;
-          view.bind(conn.session);
-          this.#reopening = undefined;
-          this.#listeners.emit({ session: view, previous: 'expired', state: 'connected' });
-          return conn;
-        } catch (error) {
-          if (this.#closed) throw error;
-          await sleep(wait, this.#stop.signal);
-        }
-      }
-    })();
-    reopening.catch(() => undefined);
-    this.#reopening = reopening;
-    this.#reopenedAt = monotonicNow();
-    this.#view = view;
-  }
-
 }
 
 function nodeData(path: string, stat: Stat, data: Buffer | null): NodeData {
   const bytes = data === null ? new Uint8Array(0) : new Uint8Array(data);
   const owner = ownerOf(stat);
   return owner === undefined ? { path, data: bytes, version: stat.version } : { path, data: bytes, version: stat.version, owner };
-}
-
-function checkData(data: Uint8Array, path: string): void {
-  if (!isBytes(data)) throw new CoordError('INVALID_ARGUMENT', `zookeeper: data for ${path} must be a Uint8Array`);
-  if (data.byteLength > MAX_NODE_DATA_BYTES) {
-    // The server would drop the connection (jute.maxbuffer) instead of answering.
-    throw new CoordError('PAYLOAD_TOO_LARGE', `zookeeper: data for ${path} is ${data.byteLength} bytes; the limit is ${MAX_NODE_DATA_BYTES}`);
-  }
-}
-
-function checkToken(token: bigint | undefined, path: string): bigint | undefined {
-  if (token !== undefined && (typeof token !== 'bigint' || token <= 0n)) {
-    throw new CoordError('INVALID_ARGUMENT', `zookeeper: token for ${path} must be a positive bigint (a create's token), got ${String(token)}`);
-  }
-  return token;
 }

@@ -7,7 +7,7 @@
 import { CoordError, callSignal, isCoordError, type LinkedSignal } from '@coord/core';
 import pRetry from 'p-retry';
 import { Code, type Completion, type NativeClient, type NativeWatcher, type Stat } from './native.js';
-import type { Connection, Reply } from './session.js';
+import type { Connection, Reply } from './connection.js';
 
 /** One driver call in progress. */
 export interface Call {
