@@ -8,16 +8,18 @@
  * unknown outcome is the caller's choice ({@link Repeat}), per the driver contract.
  */
 import { Redis, type RedisOptions } from 'ioredis';
-import { CoordError, abortReason, monotonicNow, raceDeadline, type ConnectionConfig } from '@coord/core';
+import { CoordError, abortReason, monotonicNow, raceDeadline, type ConnectionConfig, type RepeatPolicy } from '@coord/core';
 import { classify } from './errors.js';
 import type { Script } from './scripts.js';
 
 /** When a request whose outcome is unknown may be sent again. */
 export type Repeat =
-  /** Always (reads, and writes that are idempotent: renewals, token-guarded deletes, sets with a request id). */
-  | 'always'
-  /** Never: the caller gets `CONNECTION_LOSS` (an unconditional delete). */
-  | 'never'
+  /**
+   * Core's {@link RepeatPolicy} (docs/design.md D7): `always` for reads and idempotent writes
+   * (renewals, token-guarded sets and deletes); `never-once-sent` and the caller gets
+   * `CONNECTION_LOSS` (an unconditional set or delete).
+   */
+  | RepeatPolicy
   /** Again, with the script's "adopt" flag set (creates: find the node the lost request made). */
   | 'adopt';
 
@@ -174,7 +176,7 @@ export class Connection {
    * until it succeeds, is refused, or `options.deadline` passes. `args(adopt)` builds `ARGV[2..]`;
    * `adopt` is true on a repeat after an unknown outcome when `options.repeat` is `'adopt'`.
    * @throws CoordError the script's refusal, `CLOSED`, `ABORTED`, `TIMEOUT`, `UNAVAILABLE`,
-   *   `CONNECTION_LOSS` (outcome unknown and `repeat: 'never'`), `AUTH_FAILED`.
+   *   `CONNECTION_LOSS` (outcome unknown and `repeat: 'never-once-sent'`), `AUTH_FAILED`.
    */
   async run(script: Script, counter: string, base: string, args: (adopt: boolean) => (string | Buffer)[], options: RequestOptions): Promise<unknown> {
     const what = `${this.label}: ${script.name}`;
@@ -189,7 +191,7 @@ export class Connection {
         if (outcome === 'refused') throw mapped;
         this.#throwIfClosed();
         if (outcome === 'unknown') {
-          if (options.repeat === 'never') {
+          if (options.repeat === 'never-once-sent') {
             throw new CoordError('CONNECTION_LOSS', `${what}: the outcome is unknown (${mapped.message})`, { cause: mapped });
           }
           if (options.repeat === 'adopt') adopt = true;
@@ -208,7 +210,7 @@ export class Connection {
     const what = `${this.label}: ${name.toLowerCase()}`;
     await this.whenReady(deadline);
     try {
-      return await this.#bounded(this.client.call(name, ...args), { deadline, repeat: 'never' }, what);
+      return await this.#bounded(this.client.call(name, ...args), { deadline, repeat: 'never-once-sent' }, what);
     } catch (error) {
       throw classify(error, what, this.#secrets).error;
     }
@@ -233,7 +235,7 @@ export class Connection {
       const batch = this.client.pipeline();
       for (const [name, ...args] of commands) batch.call(name, ...args);
       if (then !== undefined) batch.call('EVALSHA', then.script.sha, 1, then.counter, ...then.argv);
-      replies = await this.#bounded(batch.exec(), { deadline, repeat: 'never' }, what);
+      replies = await this.#bounded(batch.exec(), { deadline, repeat: 'never-once-sent' }, what);
     } catch (error) {
       throw classify(error, what, this.#secrets).error;
     }

@@ -6,9 +6,10 @@
 import { randomUUID } from 'node:crypto';
 import {
   CoordError,
-  MAX_NODE_DATA_BYTES,
   abortReason,
-  isBytes,
+  checkNodeData,
+  checkNodeToken,
+  repeatPolicyOf,
   isCoordError,
   monotonicNow,
   validateName,
@@ -29,14 +30,14 @@ import {
   type WatchEvent,
   ListenerSet,
 } from '@coord/core';
-import { array, childrenFingerprint, created, listing, nodeData, nodeFingerprint, num } from './codec.js';
+import { decodeChildren, decodeCreate, decodeDelete, decodeGet, decodeSet } from './replies.js';
 import { Connection, type Repeat } from './connection.js';
 import { checkServer, type EvictionCheck } from './server-check.js';
 import { Layout } from './layout.js';
 import { SCRIPTS, type Script } from './scripts.js';
-import { SessionKeeper, indexTtl } from './sessions.js';
+import { SessionKeeper, indexTtl } from './session.js';
 import { Tracker } from './tracker.js';
-import { WatchHub, type WatchedRead } from './watches.js';
+import { WatchHub, type WatchedRead, type WatchedReply } from './watches.js';
 
 /** Options of {@link RedisDriver.open} beyond the URL. */
 export interface RedisDriverOptions {
@@ -133,59 +134,57 @@ export class RedisDriver implements Driver {
   async create(path: string, data: Uint8Array, options: CreateOptions = {}): Promise<NodeRef> {
     validatePath(path);
     if (path === '/') throw new CoordError('INVALID_ARGUMENT', `${this.#label}: cannot create the root`);
-    checkData(data, path, this.#label);
+    checkNodeData(data, path, this.#label);
     const deadline = this.#begin();
     const owner = await this.#owner(options.ephemeral, deadline);
     const reply = await this.#run(SCRIPTS.create, 'adopt', deadline, undefined, (adopt) =>
       createArgs('p', path, '', data, owner, options.requireParent, this.#settings.sessionTimeout, adopt),
     );
-    return created(array(reply));
+    return decodeCreate(reply).node;
   }
 
   async createSequential(dir: string, prefix: string, data: Uint8Array, options: CreateOptions = {}): Promise<SequentialCreated> {
     validatePath(dir, 'directory');
     if (prefix !== '') validateName(prefix, 'prefix');
-    checkData(data, `${dir}/${prefix}`, this.#label);
+    checkNodeData(data, `${dir}/${prefix}`, this.#label);
     const deadline = this.#begin();
     const owner = await this.#owner(options.ephemeral, deadline);
-    const reply = array(
-      await this.#run(SCRIPTS.create, 'adopt', deadline, undefined, (adopt) =>
-        createArgs('s', dir, prefix, data, owner, options.requireParent, this.#settings.sessionTimeout, adopt),
-      ),
+    const reply = await this.#run(SCRIPTS.create, 'adopt', deadline, undefined, (adopt) =>
+      createArgs('s', dir, prefix, data, owner, options.requireParent, this.#settings.sessionTimeout, adopt),
     );
-    return { node: created(reply), siblings: listing(dir, reply, 6) };
+    const { node, siblings } = decodeCreate(reply, dir);
+    return { node, siblings };
   }
 
   async get(path: string, options: ReadOptions = {}): Promise<GetResult> {
     validatePath(path);
-    const read = this.#reader(SCRIPTS.get, path, options.signal);
+    const read = this.#reader(SCRIPTS.get, path, options.signal, (reply) => decodeGet(reply, path));
     if (options.watch !== true) {
-      const node = nodeData(path, await read(() => undefined));
+      const { node } = await read(() => undefined);
       return node === undefined ? {} : { node };
     }
-    const { reply, changed } = await this.#watched(path, 'n', options.signal, read, nodeFingerprint);
-    const node = nodeData(path, reply);
-    return node === undefined ? { changed } : { node, changed };
+    const { reply, changed } = await this.#watched(path, 'n', options.signal, read);
+    return reply.node === undefined ? { changed } : { node: reply.node, changed };
   }
 
   async children(dir: string, options: ReadOptions = {}): Promise<ChildrenResult> {
     validatePath(dir, 'directory');
-    const read = this.#reader(SCRIPTS.children, dir, options.signal);
-    if (options.watch !== true) return { nodes: listing(dir, await read(() => undefined), 1) };
-    const { reply, changed } = await this.#watched(dir, 'c', options.signal, read, (r) => childrenFingerprint(r, 1));
-    return { nodes: listing(dir, reply, 1), changed };
+    const read = this.#reader(SCRIPTS.children, dir, options.signal, (reply) => decodeChildren(reply, dir));
+    if (options.watch !== true) return { nodes: (await read(() => undefined)).nodes };
+    const { reply, changed } = await this.#watched(dir, 'c', options.signal, read);
+    return { nodes: reply.nodes, changed };
   }
 
   async set(path: string, data: Uint8Array, options: VersionOptions = {}): Promise<number> {
     validatePath(path);
-    checkData(data, path, this.#label);
-    const token = checkToken(options.token, path, this.#label);
+    checkNodeData(data, path, this.#label);
+    const token = tokenArg(checkNodeToken(options.token, path, this.#label));
     const version = versionArg(options.version);
     const deadline = this.#begin();
     // The request id makes a repeat of an applied set return its version instead of applying
     // twice; repeating is still only allowed with a token (the path may have been re-created).
     const request = randomUUID();
-    const repeat: Repeat = token === '' ? 'never' : 'always';
+    const repeat = repeatPolicyOf(options);
     const reply = await this.#run(SCRIPTS.set, repeat, deadline, undefined, () => [
       path,
       Buffer.from(data.buffer, data.byteOffset, data.byteLength),
@@ -193,21 +192,21 @@ export class RedisDriver implements Driver {
       token,
       request,
     ]);
-    return num(reply);
+    return decodeSet(reply);
   }
 
   async delete(path: string, options: VersionOptions = {}): Promise<boolean> {
     validatePath(path);
-    const token = checkToken(options.token, path, this.#label);
+    const token = tokenArg(checkNodeToken(options.token, path, this.#label));
     const version = versionArg(options.version);
     const deadline = this.#begin();
-    const repeat: Repeat = token === '' ? 'never' : 'always';
+    const repeat = repeatPolicyOf(options);
     // The request id lets a repeat of an applied delete report true (see scripts.ts); the
     // receipt outlives every repeat, which all happen before this call's deadline.
     const request = randomUUID();
     const keep = String(2 * this.#settings.operationTimeout);
     const reply = await this.#run(SCRIPTS.delete, repeat, deadline, undefined, () => [path, version, token, request, keep]);
-    return num(reply) === 1;
+    return decodeDelete(reply);
   }
 
   onSessionState(listener: (change: SessionStateChange) => void): () => void {
@@ -255,7 +254,7 @@ export class RedisDriver implements Driver {
   }
 
   /** A read script of `path`, with its own deadline per call (`subscribe`: see {@link WatchHub}). */
-  #reader(script: Script, path: string, signal: AbortSignal | undefined): WatchedRead {
+  #reader<R extends WatchedReply>(script: Script, path: string, signal: AbortSignal | undefined, decode: (reply: unknown) => R): WatchedRead<R> {
     const deadline = this.#begin(signal);
     let first = true;
     return async (subscribe) => {
@@ -263,19 +262,18 @@ export class RedisDriver implements Driver {
       const until = first ? deadline : monotonicNow() + this.#settings.operationTimeout;
       first = false;
       const options = { deadline: until, repeat: 'always' as const, subscribe, ...(signal === undefined ? {} : { signal }) };
-      return array(await this.#conn.run(script, this.#layout.counter, this.#layout.base, () => [path], options));
+      return decode(await this.#conn.run(script, this.#layout.counter, this.#layout.base, () => [path], options));
     };
   }
 
   /** A read with a watch (see {@link WatchHub.watch}), bound to the current session. */
-  #watched(
+  #watched<R extends WatchedReply>(
     path: string,
     kind: 'n' | 'c',
     signal: AbortSignal | undefined,
-    read: WatchedRead,
-    fingerprint: (reply: unknown[]) => string,
-  ): Promise<{ reply: unknown[]; changed: Promise<WatchEvent> }> {
-    return this.#hub.watch(path, kind, this.#keeper.current, signal, read, fingerprint, () => read(() => undefined));
+    read: WatchedRead<R>,
+  ): Promise<{ reply: R; changed: Promise<WatchEvent> }> {
+    return this.#hub.watch(path, kind, this.#keeper.current, signal, read, () => read(() => undefined));
   }
 
 }
@@ -302,17 +300,7 @@ function versionArg(version: number | undefined): string {
   return String(version);
 }
 
-function checkData(data: Uint8Array, path: string, label: string): void {
-  if (!isBytes(data)) throw new CoordError('INVALID_ARGUMENT', `${label}: data for ${path} must be a Uint8Array`);
-  if (data.byteLength > MAX_NODE_DATA_BYTES) {
-    throw new CoordError('PAYLOAD_TOO_LARGE', `${label}: data for ${path} is ${data.byteLength} bytes; the limit is ${MAX_NODE_DATA_BYTES}`);
-  }
-}
-
-function checkToken(token: bigint | undefined, path: string, label: string): string {
-  if (token === undefined) return '';
-  if (typeof token !== 'bigint' || token <= 0n) {
-    throw new CoordError('INVALID_ARGUMENT', `${label}: token for ${path} must be a positive bigint (a create's token), got ${String(token)}`);
-  }
-  return token.toString();
+/** A token as the scripts take it: its decimal digits, or '' for none. */
+function tokenArg(token: bigint | undefined): string {
+  return token === undefined ? '' : token.toString();
 }

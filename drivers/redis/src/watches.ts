@@ -23,8 +23,14 @@ import type { WatchEvent } from '@coord/core';
 import type { Connection } from './connection.js';
 import { parseChange, type ChangeKind, type Layout } from './layout.js';
 
+/** What a watched read gives the hub: the revision it read at, and a fingerprint of what it saw. */
+export interface WatchedReply {
+  readonly revision: number;
+  readonly fingerprint: string;
+}
+
 /** A read of what a watch watches; `subscribe` returns the channel to subscribe in the same write. */
-export type WatchedRead = (subscribe: () => string | undefined) => Promise<unknown[]>;
+export type WatchedRead<R extends WatchedReply> = (subscribe: () => string | undefined) => Promise<R>;
 
 /** What a session is, to the hub: something that ends. */
 interface Bound {
@@ -87,25 +93,25 @@ export class WatchHub {
 
   /**
    * A read with a watch: registers the watch, runs `read` (which subscribes the path's channel
-   * in the same write when needed), and arms the watch from the read's revision (`reply[0]`).
+   * in the same write when needed), and arms the watch from the read's revision; `recheck`
+   * reads again (a fingerprint that differs fires the watch).
    * @throws what `read` throws (the watch is dropped then).
    */
-  async watch(
+  async watch<R extends WatchedReply>(
     path: string,
     kind: ChangeKind,
     session: Bound,
     signal: AbortSignal | undefined,
-    read: WatchedRead,
-    fingerprint: (reply: unknown[]) => string,
-    recheck: () => Promise<unknown[]>,
-  ): Promise<{ reply: unknown[]; changed: Promise<WatchEvent> }> {
+    read: WatchedRead<R>,
+    recheck: () => Promise<R>,
+  ): Promise<{ reply: R; changed: Promise<WatchEvent> }> {
     const name = this.#layout.channel(path);
     const watch = new Watch(name, kind, session);
     // Registered before the read, so a message that beats the read's reply is remembered.
     let watches = this.#channels.get(name);
     if (watches === undefined) this.#channels.set(name, (watches = new Set()));
     watches.add(watch);
-    let reply: unknown[];
+    let reply: R;
     try {
       reply = await read(() => (this.#subscribed.has(name) ? undefined : name));
     } catch (error) {
@@ -113,7 +119,7 @@ export class WatchHub {
       throw error;
     }
     this.#subscribed.add(name);
-    const changed = this.#arm(watch, Number(reply[0]), fingerprint(reply), async () => fingerprint(await recheck()), signal);
+    const changed = this.#arm(watch, reply.revision, reply.fingerprint, async () => (await recheck()).fingerprint, signal);
     return { reply, changed };
   }
 

@@ -3,7 +3,7 @@ import { DEFAULT_SETTINGS, parseUrl } from '@coord/core';
 import { thrownCoordError } from '@coord/testing';
 import { Layout, parseChange } from '../src/layout.js';
 import { mayEvict, parseMajorVersion, parseMemoryInfo } from '../src/server-check.js';
-import { childrenFingerprint, created, listing, nodeData, nodeFingerprint } from '../src/codec.js';
+import { decodeChildren, decodeCreate, decodeDelete, decodeGet, decodeSet } from '../src/replies.js';
 import { clientOptions } from '../src/connection.js';
 import { SCRIPTS } from '../src/scripts.js';
 import { recheckInterval } from '../src/driver.js';
@@ -43,23 +43,44 @@ describe('reply decoding', () => {
 
   it('decodes a create reply and its listing (no owner in listings, no token for plain nodes)', () => {
     const reply = [b('/q/n-0000000007'), 7, 7, b('s1'), 7, 0, b('n-0000000007'), b('7'), b('7'), b('s1'), b('plain'), b('0'), b('3'), b('')];
-    expect(created(reply)).toEqual({ path: '/q/n-0000000007', name: 'n-0000000007', seq: 7n, token: 7n, owner: 's1' });
-    expect(listing('/q', reply, 6)).toEqual([
+    const decoded = decodeCreate(reply, '/q');
+    expect(decoded.node).toEqual({ path: '/q/n-0000000007', name: 'n-0000000007', seq: 7n, token: 7n, owner: 's1' });
+    expect(decoded.revision).toBe(7);
+    expect(decoded.adopted).toBe(false);
+    expect(decoded.siblings).toEqual([
       { path: '/q/n-0000000007', name: 'n-0000000007', seq: 7n, token: 7n },
       { path: '/q/plain', name: 'plain', seq: 0n, token: 0n },
     ]);
-    expect(listing('/', [b('a'), b('0'), b('1'), b('')], 0)).toEqual([{ path: '/a', name: 'a', seq: 0n, token: 0n }]);
-    expect(childrenFingerprint(reply, 6)).toBe('n-0000000007@7/plain@3');
+    expect(decodeCreate([b('/a'), 0, 3, b(''), 3, 1]).adopted).toBe(true);
+    expect(decodeCreate([b('/a'), 0, 3, b(''), 3, 1]).siblings).toEqual([]);
+  });
+
+  it('decodes a children reply: revision, nodes, and the fingerprint re-reads compare', () => {
+    const reply = [9, b('n-0000000007'), b('7'), b('7'), b('s1'), b('plain'), b('0'), b('3'), b('')];
+    expect(decodeChildren(reply, '/q')).toEqual({
+      revision: 9,
+      nodes: [
+        { path: '/q/n-0000000007', name: 'n-0000000007', seq: 7n, token: 7n },
+        { path: '/q/plain', name: 'plain', seq: 0n, token: 0n },
+      ],
+      fingerprint: 'n-0000000007@7/plain@3',
+    });
+    expect(decodeChildren([4, b('a'), b('0'), b('1'), b('')], '/').nodes).toEqual([{ path: '/a', name: 'a', seq: 0n, token: 0n }]);
   });
 
   it('decodes a get reply as a plain Uint8Array copy', () => {
-    const node = nodeData('/a', [5, b('hi'), b('2'), b(''), b('4')]);
+    const { node, revision, fingerprint } = decodeGet([5, b('hi'), b('2'), b(''), b('4')], '/a');
     expect(node).toEqual({ path: '/a', data: new Uint8Array([104, 105]), version: 2 });
     expect(Buffer.isBuffer(node?.data)).toBe(false);
-    expect(nodeData('/a', [5, b(''), b('0'), b('s9'), b('4')])?.owner).toBe('s9');
-    expect(nodeData('/a', [5])).toBeUndefined();
-    expect(nodeFingerprint([5])).toBe('-');
-    expect(nodeFingerprint([5, b('x'), b('2'), b(''), b('4')])).toBe('4:2');
+    expect([revision, fingerprint]).toEqual([5, '4:2']);
+    expect(decodeGet([5, b(''), b('0'), b('s9'), b('4')], '/a').node?.owner).toBe('s9');
+    expect(decodeGet([5], '/a')).toEqual({ revision: 5, node: undefined, fingerprint: '-' });
+  });
+
+  it('decodes set and delete replies', () => {
+    expect(decodeSet(3)).toBe(3);
+    expect(decodeDelete(1)).toBe(true);
+    expect(decodeDelete(0)).toBe(false);
   });
 });
 

@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import { DEFAULT_SETTINGS, type SessionStateChange } from '@coord/core';
 import type { Connection } from '../src/connection.js';
 import { Layout } from '../src/layout.js';
-import { SessionKeeper } from '../src/sessions.js';
+import { SessionKeeper } from '../src/session.js';
 
 /**
  * Just enough of a Connection for the keeper: every request is recorded, and the server's

@@ -43,10 +43,9 @@ async function watch(hub: WatchHub, owner: { signal: AbortSignal }, rev: number,
     options.signal,
     async (subscribe) => {
       subscribes.push(subscribe());
-      return [rev, state()];
+      return { revision: rev, fingerprint: String(state()) };
     },
-    (reply) => String(reply[1]),
-    async () => [rev, state()],
+    async () => ({ revision: rev, fingerprint: String(state()) }),
   );
   return { ...result, subscribes };
 }
@@ -83,10 +82,9 @@ describe('WatchHub', () => {
       undefined,
       async () => {
         conn.publish(layout.channel('/a'), '8 n'); // arrives before the read's reply
-        return [7, 'x'];
+        return { revision: 7, fingerprint: 'x' };
       },
-      (reply) => String(reply[1]),
-      async () => [7, 'x'],
+      async () => ({ revision: 7, fingerprint: 'x' }),
     );
     expect(await (await changed).changed).toBe('changed');
   });

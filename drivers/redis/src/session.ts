@@ -13,7 +13,7 @@
  * the new session can carry on with it.
  */
 import { randomUUID } from 'node:crypto';
-import { CoordError, ManagedSession, isCoordError, monotonicNow, sleep, type DriverSettings, type SessionStateChange } from '@coord/core';
+import { CoordError, ManagedSession, isCoordError, monotonicNow, sleep, type DriverSettings, type SessionEvents } from '@coord/core';
 import type { Connection } from './connection.js';
 import type { Layout } from './layout.js';
 import { SCRIPTS, type Script } from './scripts.js';
@@ -31,14 +31,6 @@ interface Entry {
   readonly session: ManagedSession;
   established: boolean;
   readonly waiters: Set<() => void>;
-}
-
-/** Callbacks of the {@link SessionKeeper}. */
-export interface SessionEvents {
-  /** Every state transition of every session. */
-  onChange(change: SessionStateChange): void;
-  /** A session ended (expired or closed): settle what was bound to it. */
-  onEnded(session: ManagedSession): void;
 }
 
 /** Opens, renews and replaces the driver's sessions. */
