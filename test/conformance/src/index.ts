@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe } from '@jest/globals';
 import { driverCases } from './cases/driver.js';
 import { groupCases } from './cases/group.js';
 import { hostileCases } from './cases/hostile.js';
+import { hostileMoreCases } from './cases/hostile-more.js';
 import { lockCases } from './cases/lock.js';
 import { networkCases } from './cases/network.js';
 import { processPauseCases } from './cases/process-pause.js';
@@ -47,6 +48,7 @@ export function conformance(fixture: DriverFixture): void {
     queueCases(fixture, context);
     networkCases(fixture, context);
     hostileCases(fixture, context);
+    hostileMoreCases(fixture, context);
     processPauseCases(fixture, context);
   });
 }
