@@ -7,7 +7,7 @@
  * timer or a session behind. So every check here runs before the first request, and throws
  * synchronously — never a raw `TypeError` from touching a malformed argument later.
  */
-import { CoordError } from './errors.js';
+import { CoordError, isCoordError } from './errors.js';
 import { MAX_PATH_LENGTH, validatePath } from './paths.js';
 
 /**
@@ -196,17 +196,33 @@ export interface CodecShape<T> {
 
 /**
  * Checks a `codec` option: `undefined` (gives `fallback`) or an object with `encode` and
- * `decode` functions.
+ * `decode` functions. A user's codec comes back guarded: whatever its `encode` or `decode`
+ * throws that is not a `CoordError` is rethrown as `INVALID_ARGUMENT` (the original as its
+ * `cause`), so a careless codec never surfaces as a raw error.
  * @throws CoordError `INVALID_ARGUMENT`.
  */
-export function checkCodec<T, C extends CodecShape<T>>(codec: C | undefined, fallback: C, what: string): C {
+export function checkCodec<T>(codec: CodecShape<T> | undefined, fallback: CodecShape<T>, what: string): CodecShape<T> {
   if (codec === undefined) return fallback;
   const value: unknown = codec;
   const shape = value as { encode?: unknown; decode?: unknown } | null;
   if (typeof value !== 'object' || shape === null || typeof shape.encode !== 'function' || typeof shape.decode !== 'function') {
     throw invalid(what, 'codec', `must be an object with encode and decode functions, got ${describeValue(value)}`);
   }
-  return codec;
+  return {
+    encode: (item) => guarded(() => codec.encode(item), what, 'encode'),
+    decode: (bytes) => guarded(() => codec.decode(bytes), what, 'decode'),
+  };
+}
+
+/** Runs a user codec's method; a throw that is not a CoordError becomes `INVALID_ARGUMENT`. */
+function guarded<R>(run: () => R, what: string, method: 'encode' | 'decode'): R {
+  try {
+    return run();
+  } catch (error) {
+    if (isCoordError(error)) throw error;
+    const detail = error instanceof Error ? error.message : String(error);
+    throw new CoordError('INVALID_ARGUMENT', `${what}: the codec's ${method} threw: ${detail}`, { cause: error });
+  }
 }
 
 /**

@@ -131,6 +131,9 @@ const UNICODE_CYCLES: readonly (readonly [recipe: string, run: (coord: Coordinat
 const codecError = (what: string): CoordError => new CoordError('INVALID_ARGUMENT', `test codec: cannot ${what}`);
 const throwsOnEncode: Codec<unknown> = { encode: () => { throw codecError('encode'); }, decode: (bytes) => bytes };
 const throwsOnDecode: Codec<unknown> = { encode: (value) => new TextEncoder().encode(JSON.stringify(value)), decode: () => { throw codecError('decode'); } };
+/** A careless codec: it throws plain Errors (the recipe must still answer with a CoordError). */
+const plainThrowsOnEncode: Codec<unknown> = { encode: () => { throw new Error('boom'); }, decode: (bytes) => bytes };
+const plainThrowsOnDecode: Codec<unknown> = { encode: (value) => new TextEncoder().encode(JSON.stringify(value)), decode: () => { throw new TypeError('boom'); } };
 
 /** Codecs that are refused when the recipe is made. */
 const BAD_CODECS: readonly (readonly [label: string, codec: unknown])[] = [
@@ -395,6 +398,33 @@ export function hostileMoreCases(_fixture: DriverFixture, context: () => TestCon
           if (setup !== undefined) await a!.group(groupName(t)).delete();
         });
       }
+
+      for (const [label, write, where, setup] of WRITERS) {
+        it(`${label} with a codec that throws a plain Error on encode: INVALID_ARGUMENT (the Error as cause), nothing left`, async () => {
+          const t = context();
+          const [a, b] = await t.openMany(2);
+          await setup?.(a!, t);
+          const error = await rejectedCoordError(write(a!, t, { any: 'value' }, plainThrowsOnEncode));
+          expect(error.code).toBe('INVALID_ARGUMENT');
+          expect(error.message).toContain("codec's encode threw: boom");
+          expect((await b!.driver.children(where(t))).nodes).toEqual([]);
+          if (setup !== undefined) await a!.group(groupName(t)).delete();
+        });
+      }
+
+      it('election leader() and group members() with a codec that throws a plain TypeError on decode: INVALID_ARGUMENT', async () => {
+        const t = context();
+        const coord = await t.open();
+        const leadership = await coord.election(t.path('e')).campaign('v', { timeout: 10_000 });
+        expect(await rejectionCode(coord.election(t.path('e'), { codec: plainThrowsOnDecode }).leader())).toBe('INVALID_ARGUMENT');
+        await leadership.resign();
+        const group = coord.group(groupName(t));
+        await group.create();
+        const membership = await group.join('m', { capabilities: { slots: 1 } });
+        expect(await rejectionCode(coord.group(groupName(t), { codec: plainThrowsOnDecode }).members())).toBe('INVALID_ARGUMENT');
+        await membership.leave();
+        await group.delete();
+      });
 
       it('queue take with a codec that throws on decode: the take completes, value throws its CoordError, ack works', async () => {
         const t = context();
