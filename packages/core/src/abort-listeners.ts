@@ -5,6 +5,7 @@
  * that lives as long as the session. {@link onAbort} keeps one real listener per signal and
  * fans out to a set of callbacks, removed as each waiter ends.
  */
+import { callListener } from './listeners.js';
 
 /** The callbacks on one signal, and the one listener that runs them. */
 interface Entry {
@@ -14,20 +15,13 @@ interface Entry {
 
 const registry = new WeakMap<AbortSignal, Entry>();
 
-/** Runs each callback; one that throws does not stop the others (it is reported as a warning). */
+/** Runs each callback; one that throws does not stop the others (reported as listeners' errors are). */
 function dispatch(signal: AbortSignal, entry: Entry): void {
   if (registry.get(signal) === entry) registry.delete(signal);
   const callbacks = [...entry.callbacks];
   entry.callbacks.clear();
   for (const callback of callbacks) {
-    try {
-      callback();
-    } catch (error) {
-      process.emitWarning(`abort callback threw: ${error instanceof Error ? error.message : String(error)}`, {
-        type: 'CoordWarning',
-        code: 'COORD_CALLBACK_ERROR',
-      });
-    }
+    callListener(callback, [], 'abort callback');
   }
 }
 
